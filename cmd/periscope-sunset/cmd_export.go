@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/periscope-sunset/periscope-sunset/export"
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "export every user's archive as a verifiable, resumable BagIt zip per user",
+		Description: "Reads users.jsonl and broadcasts/ from --source and writes, for every user,\n" +
+			"<dest>/<user>/periscope-<user>.zip (or numbered parts) and then manifest.json, which\n" +
+			"marks the export complete. Rerunning skips users whose export is complete and whose\n" +
+			"source is unchanged, so an interrupted run is resumed by running it again.\n\n" +
+			"Examples:\n" +
+			"  periscope-sunset export --source fixtures/sample --dest ./exports\n" +
+			"  periscope-sunset export --source s3://live/archive --dest s3://exports/2021 \\\n" +
+			"      --workers 64 --shard-count 100   # shard index from AWS_BATCH_JOB_ARRAY_INDEX",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "source", EnvVars: env("source"), Required: true,
+				Usage: "source archive: folder, file:///path or s3://bucket/prefix"},
+			&cli.StringFlag{Name: "dest", EnvVars: env("dest"), Required: true,
+				Usage: "where exports go: folder, file:///path or s3://bucket/prefix"},
+			&cli.IntFlag{Name: "workers", EnvVars: env("workers"), Value: export.DefaultWorkers(),
+				Usage: "users exported at once"},
+			&cli.IntFlag{Name: "shard-index", Usage: "this process's shard, 0-based",
+				EnvVars: append(env("shard-index"), "AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX")},
+			&cli.IntFlag{Name: "shard-count", EnvVars: env("shard-count"), Value: 1,
+				Usage: "number of shards the users are split into (array size)"},
+			&cli.StringFlag{Name: "users", EnvVars: env("users"),
+				Usage: "export only the user ids listed in this file, one per line"},
+			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
+				Usage: "split each export into numbered zip parts of about this size, e.g. 4GiB (0: one part)"},
+			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
+				Usage: "read and package everything, write nothing"},
+			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
+				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
+		}, s3Flags()...),
+		Action: runExport,
+	}
+}
+
+func runExport(c *cli.Context) error {
+	ctx := c.Context
+	opts, err := exportOptions(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := s3Config(c)
+	if err != nil {
+		return err
+	}
+	src, err := openStore(ctx, c, "source", cfg)
+	if err != nil {
+		return err
+	}
+	dst, err := openStore(ctx, c, "dest", cfg)
+	if err != nil {
+		return err
+	}
+	if c.Bool("dry-run") {
+		dst = blob.DryRun{Store: dst}
+	}
+	opts.SourceName, opts.DestName = src.String(), dst.String()
+	prog, log, err := newProgress(c.String("progress"), "users")
+	if err != nil {
+		return usagef(c, "--progress: %v", err)
+	}
+	opts.Progress, opts.Log = prog, log
+	rep, err := export.Run(ctx, src, dst, opts)
+	prog.Close()
+	if rep != nil {
+		fmt.Fprintf(c.App.Writer, "exported %d, skipped %d (already done), failed %d users; %s written; report %s\n",
+			rep.Users.Exported, rep.Users.Skipped, rep.Users.Failed, humanBytes(rep.Bytes), rep.Key())
+		for _, f := range rep.Failures {
+			fmt.Fprintf(c.App.ErrWriter, "  failed: %s\n", f.Reason)
+		}
+	}
+	return err
+}
+
+// exportOptions fills export.Options from the flags, in one place.
+func exportOptions(c *cli.Context) (export.Options, error) {
+	opts := export.Options{
+		Workers:     c.Int("workers"),
+		ShardIndex:  c.Int("shard-index"),
+		ShardCount:  c.Int("shard-count"),
+		ToolVersion: toolVersion(),
+	}
+	if opts.Workers < 1 {
+		return opts, usagef(c, "--workers %d: want 1 or more", opts.Workers)
+	}
+	if opts.ShardCount < 1 || opts.ShardIndex < 0 || opts.ShardIndex >= opts.ShardCount {
+		return opts, usagef(c, "--shard-index %d --shard-count %d: want 0 <= index < count",
+			opts.ShardIndex, opts.ShardCount)
+	}
+	size, err := parseSize(c.String("max-part-size"))
+	if err != nil {
+		return opts, usagef(c, "--max-part-size: %v", err)
+	}
+	if size != 0 && size < 1<<20 {
+		return opts, usagef(c, "--max-part-size %s: want 0 (one part) or at least 1MiB", c.String("max-part-size"))
+	}
+	opts.MaxPartSize = size
+	if f := c.String("users"); f != "" {
+		if opts.Only, err = readUserList(f); err != nil {
+			return opts, usagef(c, "--users: %v", err)
+		}
+	}
+	return opts, nil
+}
+
+// readUserList reads one user id per line; blank lines and # comments are
+// ignored, and an invalid id is an error naming its line.
+func readUserList(name string) (map[string]bool, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ids := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		id := strings.TrimSpace(sc.Text())
+		if id == "" || strings.HasPrefix(id, "#") {
+			continue
+		}
+		if !export.ValidID(id) {
+			return nil, fmt.Errorf("%s line %d: invalid user id %q", name, n, id)
+		}
+		ids[id] = true
+	}
+	return ids, sc.Err()
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// env names the environment variable every flag can also be set from.
+func env(flag string) []string {
+	return []string{"PERISCOPE_SUNSET_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+// s3Flags are shared by every command that opens a store.
+func s3Flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "s3-endpoint", EnvVars: env("s3-endpoint"), Category: "S3",
+			Usage: "S3 endpoint URL for S3-compatible servers (default: AWS, or AWS_ENDPOINT_URL_S3)"},
+		&cli.BoolFlag{Name: "s3-path-style", EnvVars: env("s3-path-style"), Category: "S3",
+			Usage: "address buckets as https://host/bucket (most S3-compatible servers need this)"},
+		&cli.StringFlag{Name: "memory-budget", EnvVars: env("memory-budget"), Category: "S3", Value: "auto",
+			Usage: "bytes held in upload buffers across all workers, e.g. 256MiB (auto: 16MiB per CPU, 64MiB-1GiB)"},
+	}
+}
+
+// s3Config builds the S3 settings from the shared flags.
+func s3Config(c *cli.Context) (blob.S3Config, error) {
+	budget := min(max(int64(runtime.NumCPU())*16<<20, 64<<20), 1<<30)
+	if v := c.String("memory-budget"); v != "auto" && v != "" {
+		n, err := parseSize(v)
+		if err != nil || n < 8<<20 {
+			return blob.S3Config{}, usagef(c, "--memory-budget %q: want a size of at least 8MiB, e.g. 256MiB", v)
+		}
+		budget = n
+	}
+	return blob.S3Config{
+		Endpoint:  c.String("s3-endpoint"),
+		PathStyle: c.Bool("s3-path-style"),
+		Budget:    blob.NewBudget(budget),
+	}, nil
+}
+
+// openStore opens the store a flag names, with the flag in any error.
+func openStore(ctx context.Context, c *cli.Context, flag string, cfg blob.S3Config) (blob.Store, error) {
+	raw := c.String(flag)
+	if raw == "" {
+		return nil, usagef(c, "--%s is required", flag)
+	}
+	s, err := blob.Open(ctx, raw, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	return s, nil
+}
+
+// parseSize reads a byte size: 1048576, 512KiB, 8MiB, 1.5GiB, 2TiB (powers
+// of 1024), 500KB, 8MB, 1GB (powers of 1000), or K/M/G/T alone (1024).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   float64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
+	}
+	mult := 1.0
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f*mult > 1<<62 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return int64(f * mult), nil
+}

@@ -1,0 +1,67 @@
+package export
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Options tune an export. The zero value of every field means "use the
+// default", so callers set only what they mean.
+type Options struct {
+	// Workers is the number of users exported at once. Default: four per
+	// CPU (the work waits on the network more than it computes), at least
+	// 4, at most 256.
+	Workers int
+	// ShardIndex and ShardCount select this process's share of the users:
+	// a user belongs to shard ShardOf(id, ShardCount). ShardCount 0 or 1
+	// means one shard holding everyone.
+	ShardIndex, ShardCount int
+	// MaxPartSize splits a user's export into numbered zip parts of about
+	// this many bytes each; 0 means one part. Files never span parts.
+	MaxPartSize int64
+	// Only, when not nil, restricts the run to these user ids.
+	Only map[string]bool
+	// ToolVersion is recorded in manifests and reports.
+	ToolVersion string
+	// RunID names this run's report; default: time + random suffix.
+	RunID string
+	// Progress receives progress events; default: none.
+	Progress Progress
+	// Log receives one line per notable event; default: discard.
+	Log *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// SourceName and DestName describe the stores in the run report.
+	SourceName, DestName string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers()
+	}
+	if o.ShardCount <= 0 {
+		o.ShardCount = 1
+	}
+	if o.ToolVersion == "" {
+		o.ToolVersion = "dev"
+	}
+	if o.Progress == nil {
+		o.Progress = NopProgress{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RunID == "" {
+		o.RunID = NewRunID(o.Now(), o.ShardIndex, o.ShardCount)
+	}
+	return o
+}
+
+// DefaultWorkers is the worker count used when none is given.
+func DefaultWorkers() int {
+	return min(max(4, 4*runtime.NumCPU()), 256)
+}

@@ -1,0 +1,185 @@
+package export
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// copyBufSize is the chunk each worker reads its source in. Large enough to
+// amortise syscalls and HTTP reads; small enough that workers × buffer stays
+// tiny next to the upload budget.
+const copyBufSize = 256 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// zipOverhead is a generous bound on the bytes zip adds per entry (local
+// header, zip64 extra, data descriptor, central directory record) beyond
+// twice the name. It only feeds size hints and part planning.
+const zipOverhead = 200
+
+// partWriter writes one zip part into the destination as it is produced.
+type partWriter struct {
+	zw    *zip.Writer
+	sum   hash.Hash
+	size  int64
+	part  int
+	files []FileRecord
+	src   blob.Store
+	bytes func(int64)
+}
+
+// hashWriter feeds everything written to the part into its SHA-256 and
+// byte count on its way to the pipe.
+type hashWriter struct {
+	p *partWriter
+	w io.Writer
+}
+
+func (h hashWriter) Write(b []byte) (int, error) {
+	n, err := h.w.Write(b)
+	h.p.sum.Write(b[:n])
+	h.p.size += int64(n)
+	if h.p.bytes != nil {
+		h.p.bytes(int64(n))
+	}
+	return n, err
+}
+
+// writePart streams a zip of the given entries (then whatever tail adds)
+// into dst under key. It returns the part's record and the bag files it
+// holds.
+func writePart(ctx context.Context, src, dst blob.Store, key string, part int, entries []entry,
+	sizeHint int64, bytes func(int64), tail func(*partWriter) error) (PartRecord, []FileRecord, error) {
+	pr, pw := io.Pipe()
+	p := &partWriter{sum: sha256.New(), part: part, src: src, bytes: bytes}
+	p.zw = zip.NewWriter(hashWriter{p: p, w: pw})
+	done := make(chan error, 1)
+	go func() {
+		err := p.writeAll(ctx, entries, tail)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	_, err := dst.Put(ctx, key, pr, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip"})
+	pr.CloseWithError(fmt.Errorf("upload stopped: %w", err)) // unblocks the writer if Put gave up early
+	if werr := <-done; werr != nil {
+		return PartRecord{}, nil, werr // the writer's error is the cause; Put's is its echo
+	}
+	if err != nil {
+		return PartRecord{}, nil, fmt.Errorf("upload %s: %w", key, err)
+	}
+	rec := PartRecord{Key: key, Size: p.size, SHA256: hex.EncodeToString(p.sum.Sum(nil))}
+	return rec, p.files, nil
+}
+
+func (p *partWriter) writeAll(ctx context.Context, entries []entry, tail func(*partWriter) error) error {
+	for _, e := range entries {
+		if err := p.copyEntry(ctx, e); err != nil {
+			return err
+		}
+	}
+	if tail != nil {
+		if err := tail(p); err != nil {
+			return err
+		}
+	}
+	return p.zw.Close()
+}
+
+func (p *partWriter) create(name string, size int64, mod time.Time) (io.Writer, error) {
+	h := &zip.FileHeader{Name: name, Method: zip.Store, Modified: mod.UTC()}
+	if isCompressible(name) {
+		h.Method = zip.Deflate
+	}
+	h.UncompressedSize64 = uint64(size) // a hint: lets zip choose zip64 up front for huge files
+	return p.zw.CreateHeader(h)
+}
+
+// copyEntry streams one source object into the zip, hashing it on the way.
+func (p *partWriter) copyEntry(ctx context.Context, e entry) error {
+	rc, err := p.src.Get(ctx, e.Key)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.Key, err)
+	}
+	defer rc.Close()
+	w, err := p.create(e.Path, e.Size, e.ModTime)
+	if err != nil {
+		return fmt.Errorf("zip %s: %w", e.Path, err)
+	}
+	sum := sha256.New()
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	n, err := io.CopyBuffer(io.MultiWriter(w, sum), ctxReader{ctx, rc}, *bufp)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", e.Key, err)
+	}
+	if n != e.Size {
+		return fmt.Errorf("copy %s: read %d bytes, listed as %d (changed during export?)", e.Key, n, e.Size)
+	}
+	p.files = append(p.files, FileRecord{Path: e.Path, Size: n, SHA256: hex.EncodeToString(sum.Sum(nil)), Part: p.part})
+	return nil
+}
+
+// addBody writes a generated file.
+func (p *partWriter) addBody(name string, body []byte, mod time.Time) (FileRecord, error) {
+	w, err := p.create(name, int64(len(body)), mod)
+	if err == nil {
+		_, err = io.Copy(w, bytes.NewReader(body))
+	}
+	if err != nil {
+		return FileRecord{}, fmt.Errorf("zip %s: %w", name, err)
+	}
+	s := sha256.Sum256(body)
+	rec := FileRecord{Path: name, Size: int64(len(body)), SHA256: hex.EncodeToString(s[:]), Part: p.part}
+	p.files = append(p.files, rec)
+	return rec, nil
+}
+
+// ctxReader stops a long copy promptly when the run is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+// splitParts groups entries into parts of at most max bytes of payload each
+// (0: one part). A single entry larger than max gets a part of its own:
+// files never span parts, so every part is a complete zip on its own.
+func splitParts(entries []entry, max int64) [][]entry {
+	parts := [][]entry{nil}
+	var size int64
+	for _, e := range entries {
+		cost := e.Size + zipOverhead + 2*int64(len(e.Path))
+		last := len(parts) - 1
+		if max > 0 && len(parts[last]) > 0 && size+cost > max {
+			parts = append(parts, nil)
+			last, size = last+1, 0
+		}
+		parts[last] = append(parts[last], e)
+		size += cost
+	}
+	return parts
+}
+
+func sizeOf(entries []entry) int64 {
+	var n int64
+	for _, e := range entries {
+		n += e.Size + zipOverhead + 2*int64(len(e.Path))
+	}
+	return n
+}

@@ -1,0 +1,38 @@
+package export
+
+// Status is what happened to one user in a run.
+type Status string
+
+const (
+	StatusExported Status = "exported"
+	StatusSkipped  Status = "skipped" // already exported from the same source
+	StatusFailed   Status = "failed"
+)
+
+// Outcome is the result for one user.
+type Outcome struct {
+	User     string
+	Status   Status
+	Bytes    int64 // bytes written for this user
+	Reason   string
+	Warnings []string
+}
+
+// Progress receives a run's progress. Calls come from many goroutines at
+// once; implementations must be safe for concurrent use.
+type Progress interface {
+	// Start is called once with the number of users the run will look at
+	// (before sharding), or -1 when unknown.
+	Start(users int)
+	// Bytes is called as export bytes are produced.
+	Bytes(n int64)
+	// Done is called once per user of this shard.
+	Done(o Outcome)
+}
+
+// NopProgress ignores every event.
+type NopProgress struct{}
+
+func (NopProgress) Start(int)    {}
+func (NopProgress) Bytes(int64)  {}
+func (NopProgress) Done(Outcome) {}

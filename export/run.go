@@ -1,0 +1,159 @@
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// PartialError ends a run in which some users failed while the others
+// finished. The run report names each failed user and why.
+type PartialError struct {
+	Failed, Total int
+	ReportKey     string
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%d of %d users failed; see %s", e.Failed, e.Total, e.ReportKey)
+}
+
+// ShardOf assigns a user to one of count shards by a stable hash (FNV-1a,
+// 64 bit) of its id, so every process of an array job agrees without
+// talking to the others.
+func ShardOf(id string, count int) int {
+	if count <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return int(h.Sum64() % uint64(count))
+}
+
+// NewRunID names a run: UTC time, shard and a random suffix, so reports of
+// concurrent shards never collide and sort by time.
+func NewRunID(now time.Time, shard, count int) string {
+	var b [3]byte
+	rand.Read(b[:])
+	id := now.UTC().Format("20060102T150405Z")
+	if count > 1 {
+		id += fmt.Sprintf("-shard%d-of-%d", shard, count)
+	}
+	return id + "-" + hex.EncodeToString(b[:])
+}
+
+// Run exports every user of src's users.jsonl that belongs to this shard
+// into dst. It returns the run report (also written to dst), and an error:
+// a *PartialError when some users failed, another error when the run could
+// not proceed at all.
+func Run(ctx context.Context, src, dst blob.Store, opts Options) (*Report, error) {
+	opts = opts.withDefaults()
+	if opts.ShardIndex < 0 || opts.ShardIndex >= opts.ShardCount {
+		return nil, fmt.Errorf("shard index %d out of range for %d shards", opts.ShardIndex, opts.ShardCount)
+	}
+	r := &runner{src: src, dst: dst, opts: opts, report: newReport(opts)}
+	total, err := r.countUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts.Progress.Start(total)
+	opts.Log.Info("export started", "run", opts.RunID, "users", total, "workers", opts.Workers,
+		"shard", opts.ShardIndex, "shards", opts.ShardCount)
+	runErr := r.exportAll(ctx)
+	return r.finish(ctx, runErr)
+}
+
+type runner struct {
+	src, dst blob.Store
+	opts     Options
+	report   *Report
+}
+
+func (r *runner) mine(id string) bool {
+	if r.opts.Only != nil && !r.opts.Only[id] {
+		return false
+	}
+	return ShardOf(id, r.opts.ShardCount) == r.opts.ShardIndex
+}
+
+func (r *runner) countUsers(ctx context.Context) (int, error) {
+	rc, err := r.src.Get(ctx, UsersKey)
+	if err != nil {
+		return 0, fmt.Errorf("source %s: open %s: %w", r.src, UsersKey, err)
+	}
+	defer rc.Close()
+	n := 0
+	err = ReadUsers(ctx, rc, func(u User, err error) error {
+		if err != nil || r.mine(u.ID) {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// exportAll streams users.jsonl into a bounded pool of workers. Per-user
+// failures are recorded, never returned, so they cannot cancel the group.
+func (r *runner) exportAll(ctx context.Context) error {
+	rc, err := r.src.Get(ctx, UsersKey)
+	if err != nil {
+		return fmt.Errorf("source %s: open %s: %w", r.src, UsersKey, err)
+	}
+	defer rc.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Workers)
+	seen := map[string]struct{}{} // only this goroutine touches it
+	err = ReadUsers(gctx, rc, func(u User, lerr error) error {
+		if lerr != nil {
+			r.done(lineOutcome(lerr))
+			return nil
+		}
+		if !r.mine(u.ID) {
+			return nil
+		}
+		if _, dup := seen[u.ID]; dup {
+			r.done(Outcome{User: u.ID, Status: StatusFailed,
+				Reason: fmt.Sprintf("%s line %d: duplicate user id; exported once, from its first line", UsersKey, u.Line)})
+			return nil
+		}
+		seen[u.ID] = struct{}{}
+		g.Go(func() error {
+			r.done(r.exportUser(gctx, u))
+			return nil
+		})
+		return nil
+	})
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+func lineOutcome(err error) Outcome {
+	var le *LineError
+	if errors.As(err, &le) && le.ID != "" {
+		return Outcome{User: le.ID, Status: StatusFailed, Reason: le.Error()}
+	}
+	return Outcome{Status: StatusFailed, Reason: err.Error()}
+}
+
+func (r *runner) done(o Outcome) {
+	r.report.add(o)
+	r.opts.Progress.Done(o)
+	switch o.Status {
+	case StatusFailed:
+		r.opts.Log.Warn("user failed", "user", o.User, "reason", o.Reason)
+	default:
+		r.opts.Log.Debug("user "+string(o.Status), "user", o.User, "bytes", o.Bytes)
+	}
+	for _, w := range o.Warnings {
+		r.opts.Log.Warn("user warning", "user", o.User, "warning", w)
+	}
+}

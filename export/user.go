@@ -1,0 +1,171 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// exportUser exports one user, or skips it when an existing manifest was
+// made from the same source. It never returns an error: failures become the
+// outcome's reason.
+func (r *runner) exportUser(ctx context.Context, u User) Outcome {
+	o := Outcome{User: u.ID}
+	plan, err := planUser(ctx, r.src, u)
+	if err != nil {
+		return r.failed(o, err)
+	}
+	o.Warnings = plan.Warnings
+	old, err := ReadManifest(ctx, r.dst, u.ID)
+	switch {
+	case err == nil && old.SourceFingerprint == plan.Fingerprint:
+		o.Status = StatusSkipped
+		return o
+	case err != nil && !isNotExist(err) && old == nil:
+		return r.failed(o, fmt.Errorf("read existing manifest: %w", err))
+	}
+	m, err := r.write(ctx, plan, old)
+	if err != nil {
+		return r.failed(o, err)
+	}
+	o.Status, o.Bytes = StatusExported, m.Bytes
+	return o
+}
+
+func (r *runner) failed(o Outcome, err error) Outcome {
+	o.Status = StatusFailed
+	o.Reason = fmt.Sprintf("user %s: %v", o.User, err)
+	return o
+}
+
+// write produces the user's parts and then manifest.json. An outdated
+// manifest is removed first, so no reader ever pairs it with new parts;
+// parts the new export no longer has are removed last.
+func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest) (*Manifest, error) {
+	uid := plan.User.ID
+	if old != nil {
+		if err := r.dst.Delete(ctx, manifestKey(uid)); err != nil {
+			return nil, fmt.Errorf("remove outdated manifest: %w", err)
+		}
+	}
+	now := r.opts.Now().UTC()
+	m := &Manifest{
+		Format: formatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
+		CreatedAt: now.Format("2006-01-02T15:04:05Z"), SourceFingerprint: plan.Fingerprint,
+		Broadcasts: len(plan.Broadcasts),
+	}
+	parts := splitParts(plan.Media, r.opts.MaxPartSize)
+	for i, entries := range parts {
+		n := i + 1
+		key := partKey(uid, n, len(parts))
+		var tail func(*partWriter) error
+		hint := sizeOf(entries)
+		if n == len(parts) {
+			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
+			hint += 64 << 10
+		}
+		rec, files, err := writePart(ctx, r.src, r.dst, key, n, entries, hint, r.opts.Progress.Bytes, tail)
+		if err != nil {
+			return nil, fmt.Errorf("part %d of %d: %w", n, len(parts), err)
+		}
+		m.Parts = append(m.Parts, rec)
+		m.Files = append(m.Files, files...)
+		m.Bytes += rec.Size
+	}
+	if err := r.putManifest(ctx, m); err != nil {
+		return nil, err
+	}
+	r.removeStale(ctx, uid, m)
+	return m, nil
+}
+
+// writeBagFiles adds, at the end of the last part, the generated payload
+// (profile and broadcast index), the viewer and the BagIt tag files, whose
+// checksums need every payload file's hash.
+func (r *runner) writeBagFiles(p *partWriter, plan *userPlan, m *Manifest) error {
+	now := r.opts.Now()
+	profile, err := indentJSON(plan.User.Raw)
+	if err != nil {
+		return fmt.Errorf("profile.json: %w", err)
+	}
+	index, err := json.MarshalIndent(plan.Broadcasts, "", "  ")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{{"data/profile.json", profile}, {"data/broadcasts.json", append(index, '\n')}} {
+		if _, err := p.addBody(f.name, f.body, now); err != nil {
+			return err
+		}
+	}
+	payload := append(append([]FileRecord(nil), m.Files...), p.files...)
+	m.PayloadOxum = payloadOxum(payload)
+	viewer, err := renderViewer(plan.User, plan.Broadcasts, r.opts.ToolVersion)
+	if err != nil {
+		return fmt.Errorf("index.html: %w", err)
+	}
+	var tags []FileRecord
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{
+		{viewerHTML, viewer},
+		{bagitTxt, []byte(bagitDeclaration)},
+		{bagInfoTxt, bagInfo(plan.User.ID, r.opts.ToolVersion, now.UTC().Format("2006-01-02"), m.PayloadOxum)},
+		{manifestTxt, checksumFile(payload)},
+	} {
+		rec, err := p.addBody(f.name, f.body, now)
+		if err != nil {
+			return err
+		}
+		tags = append(tags, rec)
+	}
+	_, err = p.addBody(tagManifestTxt, checksumFile(tags), now)
+	return err
+}
+
+func indentJSON(raw []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	return append(b, '\n'), err
+}
+
+func (r *runner) putManifest(ctx context.Context, m *Manifest) error {
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = r.dst.Put(ctx, manifestKey(m.UserID), strings.NewReader(string(body)+"\n"),
+		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json"})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", ManifestName, err)
+	}
+	return nil
+}
+
+// removeStale deletes zip parts of an earlier export of this user that the
+// new manifest does not list (the part count changed). Failure here only
+// leaves unreferenced bytes behind, so it is logged, not fatal.
+func (r *runner) removeStale(ctx context.Context, uid string, m *Manifest) {
+	keep := map[string]bool{}
+	for _, p := range m.Parts {
+		keep[p.Key] = true
+	}
+	err := r.dst.List(ctx, uid+"/periscope-"+uid, func(info blob.Info) error {
+		if !keep[info.Key] && strings.HasSuffix(info.Key, ".zip") {
+			return r.dst.Delete(ctx, info.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		r.opts.Log.Warn("could not remove stale parts", "user", uid, "err", err)
+	}
+}

@@ -1,0 +1,290 @@
+package export
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// VerifyOptions tune Verify. Zero values mean defaults.
+type VerifyOptions struct {
+	// Users restricts the check to these ids; empty means every user with
+	// a manifest.json.
+	Users []string
+	// Workers is the number of users checked at once (default 4).
+	Workers int
+	// Progress, when set, is called after each user with its result.
+	Progress func(UserCheck)
+}
+
+// UserCheck is the verdict on one user's export.
+type UserCheck struct {
+	User     string   `json:"user"`
+	Parts    int      `json:"parts"`
+	Files    int      `json:"files"`
+	Bytes    int64    `json:"bytes"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// OK reports whether the export passed every check.
+func (c UserCheck) OK() bool { return len(c.Problems) == 0 }
+
+// VerifyError is returned when at least one export has a problem.
+type VerifyError struct{ Bad, Total int }
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("%d of %d exports failed verification", e.Bad, e.Total)
+}
+
+// Verify re-reads users' exports from dst and checks every part's size and
+// SHA-256 against manifest.json, every file in every part against
+// manifest.json and the bag's own manifest-sha256.txt and
+// tagmanifest-sha256.txt, and the bag's declaration and Payload-Oxum.
+func Verify(ctx context.Context, dst blob.Store, opts VerifyOptions) ([]UserCheck, error) {
+	users := opts.Users
+	if len(users) == 0 {
+		var err error
+		if users, err = ListExported(ctx, dst); err != nil {
+			return nil, err
+		}
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	results := make([]UserCheck, len(users))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i, uid := range users {
+		g.Go(func() error {
+			results[i] = verifyUser(gctx, dst, uid)
+			if opts.Progress != nil {
+				opts.Progress(results[i])
+			}
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return results, err
+	}
+	bad := 0
+	for _, r := range results {
+		if !r.OK() {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return results, &VerifyError{Bad: bad, Total: len(results)}
+	}
+	return results, nil
+}
+
+// ListExported lists the ids of users that have a manifest.json.
+func ListExported(ctx context.Context, dst blob.Store) ([]string, error) {
+	var users []string
+	err := dst.List(ctx, "", func(info blob.Info) error {
+		uid, rest, ok := strings.Cut(info.Key, "/")
+		if ok && rest == ManifestName && ValidID(uid) {
+			users = append(users, uid)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dst, err)
+	}
+	sort.Strings(users)
+	return users, nil
+}
+
+func verifyUser(ctx context.Context, dst blob.Store, uid string) UserCheck {
+	c := UserCheck{User: uid}
+	if err := checkID("user", uid); err != nil {
+		c.Problems = append(c.Problems, err.Error())
+		return c
+	}
+	m, err := ReadManifest(ctx, dst, uid)
+	if err != nil {
+		if isNotExist(err) {
+			err = errors.New("no manifest.json: not exported, or the export did not finish")
+		}
+		c.Problems = append(c.Problems, err.Error())
+		return c
+	}
+	v := &bagCheck{want: map[string]FileRecord{}, got: map[string]FileRecord{}, tags: map[string][]byte{}}
+	for _, f := range m.Files {
+		v.want[f.Path] = f
+	}
+	c.Parts, c.Files, c.Bytes = len(m.Parts), len(m.Files), m.Bytes
+	for i, p := range m.Parts {
+		if err := v.part(ctx, dst, i+1, p); err != nil {
+			v.problem("part %s: %v", p.Key, err)
+		}
+	}
+	v.compare(m)
+	c.Problems = v.problems
+	return c
+}
+
+// bagCheck accumulates what the parts hold and compares it with the
+// manifests once every part has been read.
+type bagCheck struct {
+	want     map[string]FileRecord
+	got      map[string]FileRecord
+	tags     map[string][]byte // tag files kept for parsing
+	problems []string
+}
+
+func (v *bagCheck) problem(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
+
+func (v *bagCheck) part(ctx context.Context, dst blob.Store, n int, p PartRecord) error {
+	ra, err := dst.Open(ctx, p.Key)
+	if err != nil {
+		return err
+	}
+	defer ra.Close()
+	if ra.Size() != p.Size {
+		return fmt.Errorf("size %d, manifest says %d", ra.Size(), p.Size)
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(ra, 0, ra.Size())); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != p.SHA256 {
+		return fmt.Errorf("sha256 %s, manifest says %s", got, p.SHA256)
+	}
+	zr, err := zip.NewReader(ra, ra.Size())
+	if err != nil {
+		return fmt.Errorf("not a readable zip: %w", err)
+	}
+	for _, zf := range zr.File {
+		if err := v.entry(zf, n); err != nil {
+			v.problem("part %s: %s: %v", p.Key, zf.Name, err)
+		}
+	}
+	return nil
+}
+
+func (v *bagCheck) entry(zf *zip.File, part int) error {
+	if _, dup := v.got[zf.Name]; dup {
+		return errors.New("appears more than once")
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sum := sha256.New()
+	var w io.Writer = sum
+	var keep strings.Builder
+	if isTagFile(zf.Name) {
+		w = io.MultiWriter(sum, &keep)
+	}
+	n, err := io.Copy(w, rc) // archive/zip also checks the CRC-32 at EOF
+	if err != nil {
+		return err
+	}
+	v.got[zf.Name] = FileRecord{Path: zf.Name, Size: n, SHA256: hex.EncodeToString(sum.Sum(nil)), Part: part}
+	if isTagFile(zf.Name) {
+		v.tags[zf.Name] = []byte(keep.String())
+	}
+	return nil
+}
+
+func isTagFile(name string) bool {
+	switch name {
+	case bagitTxt, bagInfoTxt, manifestTxt, tagManifestTxt:
+		return true
+	}
+	return false
+}
+
+// compare checks what was read against manifest.json and the bag's own
+// manifests.
+func (v *bagCheck) compare(m *Manifest) {
+	for _, p := range sortedKeys(v.want) {
+		w, g := v.want[p], v.got[p]
+		switch {
+		case g.Path == "":
+			v.problem("%s: listed in manifest.json, missing from the parts", p)
+		case g.Size != w.Size || g.SHA256 != w.SHA256 || g.Part != w.Part:
+			v.problem("%s: size %d sha256 %s in part %d, manifest.json says size %d sha256 %s in part %d",
+				p, g.Size, g.SHA256, g.Part, w.Size, w.SHA256, w.Part)
+		}
+	}
+	for _, p := range sortedKeys(v.got) {
+		if _, ok := v.want[p]; !ok {
+			v.problem("%s: in the parts but not in manifest.json", p)
+		}
+	}
+	v.checkBag(m)
+}
+
+func (v *bagCheck) checkBag(m *Manifest) {
+	if string(v.tags[bagitTxt]) != bagitDeclaration {
+		v.problem("%s: missing or not a BagIt 1.0 declaration", bagitTxt)
+	}
+	var payload []FileRecord
+	for _, p := range sortedKeys(v.got) {
+		if strings.HasPrefix(p, "data/") {
+			payload = append(payload, v.got[p])
+		}
+	}
+	if oxum := payloadOxum(payload); !strings.Contains(string(v.tags[bagInfoTxt]), "Payload-Oxum: "+oxum+"\n") {
+		v.problem("%s: Payload-Oxum does not match the payload (%s)", bagInfoTxt, oxum)
+	}
+	v.checkManifest(manifestTxt, func(p string) bool { return strings.HasPrefix(p, "data/") })
+	v.checkManifest(tagManifestTxt, func(p string) bool { return !strings.HasPrefix(p, "data/") && p != tagManifestTxt })
+}
+
+// checkManifest compares a BagIt checksum file with the hashes read. Every
+// line must name a file that covered selects; the payload manifest must also
+// list every payload file (RFC 8493 3), while a tag manifest may omit some.
+func (v *bagCheck) checkManifest(name string, covered func(string) bool) {
+	body, ok := v.tags[name]
+	if !ok {
+		v.problem("%s: missing", name)
+		return
+	}
+	sums, err := parseChecksumFile(body)
+	if err != nil {
+		v.problem("%s: %v", name, err)
+		return
+	}
+	for _, p := range sortedKeys(sums) {
+		g, ok := v.got[p]
+		if !ok || !covered(p) {
+			v.problem("%s lists %s, which the bag does not hold", name, p)
+		} else if g.SHA256 != sums[p] {
+			v.problem("%s: %s has sha256 %s, %s says %s", p, name, g.SHA256, name, sums[p])
+		}
+	}
+	if name != manifestTxt {
+		return
+	}
+	for _, p := range sortedKeys(v.got) {
+		if _, listed := sums[p]; covered(p) && !listed {
+			v.problem("%s: payload file not listed in %s", p, name)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,232 @@
+package blob
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// abortTimeout bounds the clean-up of a failed upload, which runs on a
+// fresh context so it happens even after the caller's was cancelled.
+const abortTimeout = 30 * time.Second
+
+// Put implements Store. It reads the first part into a buffer from the
+// budget; a stream that ends there goes up as one PutObject. A longer one
+// becomes a multipart upload whose parts are sent in parallel, each from
+// its own budget buffer, and which is aborted if anything fails, so no
+// object and no stray parts remain.
+func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) (Info, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return Info{}, err
+	}
+	u := &upload{s: s, key: key, objKey: k, opts: opts, first: firstPartSize(opts.SizeHint)}
+	buf, last, err := u.readPart(ctx, r, 1)
+	if err != nil {
+		return Info{}, err
+	}
+	if last {
+		defer s.budget.Release(buf)
+		return u.putObject(ctx, buf)
+	}
+	return u.run(ctx, buf, r)
+}
+
+// upload is one Put in progress.
+type upload struct {
+	s      *S3Store
+	key    string // store key, for messages
+	objKey string // bucket key
+	opts   PutOptions
+	first  int64 // size of the first part
+	id     *string
+
+	mu    sync.Mutex // guards parts, size and calls to opts.Progress
+	parts []types.CompletedPart
+	size  int64
+}
+
+// readPart fills a budget buffer with part n. last reports that r ended;
+// then buf holds what was left, or is nil if nothing was.
+func (u *upload) readPart(ctx context.Context, r io.Reader, n int) (buf []byte, last bool, err error) {
+	buf, err = u.s.budget.Acquire(ctx, int(partSize(u.first, n)))
+	if err != nil {
+		return nil, false, u.errorf("part %d: %w", n, err)
+	}
+	m, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.EOF && n > 1:
+		u.s.budget.Release(buf)
+		return nil, true, nil
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		buf, err = buf[:m], nil
+		last = true
+	case err != nil:
+		u.s.budget.Release(buf)
+		return nil, false, u.errorf("part %d: read: %w", n, err)
+	}
+	if n > maxParts {
+		u.s.budget.Release(buf)
+		return nil, false, u.errorf("part %d: more than S3's %d parts; give a SizeHint", n, maxParts)
+	}
+	return buf, last, nil
+}
+
+func (u *upload) errorf(format string, args ...any) error {
+	return fmt.Errorf("put %s%s: %w", u.s, u.key, fmt.Errorf(format, args...))
+}
+
+// putObject stores a whole object that fits in one part.
+func (u *upload) putObject(ctx context.Context, b []byte) (Info, error) {
+	in := &s3.PutObjectInput{
+		Bucket:        &u.s.bucket,
+		Key:           &u.objKey,
+		Body:          bytes.NewReader(b),
+		ContentLength: aws.Int64(int64(len(b))),
+		ContentType:   nilIfEmpty(u.opts.ContentType),
+		IfMatch:       nilIfEmpty(u.opts.IfMatch),
+	}
+	if u.opts.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+	}
+	out, err := u.s.client.PutObject(ctx, in)
+	if err != nil {
+		return Info{}, u.condErr(err)
+	}
+	u.progress(int64(len(b)))
+	return Info{Key: u.key, Size: int64(len(b)), ETag: aws.ToString(out.ETag), ModTime: time.Now()}, nil
+}
+
+// condErr maps a failed conditional write onto ErrPrecondition. S3 answers
+// IfMatch on a missing object with 404: it changed since it was read too.
+func (u *upload) condErr(err error) error {
+	if u.opts.IfMatch != "" && isNotFound(err) {
+		return fmt.Errorf("put %s%s: %w: %w", u.s, u.key, ErrPrecondition, err)
+	}
+	return u.s.wrap("put", u.key, err)
+}
+
+func (u *upload) progress(n int64) {
+	if u.opts.Progress != nil && n > 0 {
+		u.opts.Progress(n)
+	}
+}
+
+// run sends a multipart upload whose first part is in buf.
+func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error) {
+	out, err := u.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:      &u.s.bucket,
+		Key:         &u.objKey,
+		ContentType: nilIfEmpty(u.opts.ContentType),
+	})
+	if err != nil {
+		u.s.budget.Release(buf)
+		return Info{}, u.s.wrap("put", u.key, err)
+	}
+	u.id = out.UploadId
+	info, err := u.sendParts(ctx, buf, r)
+	if err == nil {
+		info, err = u.complete(ctx)
+	}
+	if err != nil {
+		if abortErr := u.abort(ctx); abortErr != nil {
+			err = fmt.Errorf("%w (and abort upload %s: %v)", err, aws.ToString(u.id), abortErr)
+		}
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// sendParts uploads part 1 from buf and the rest of r, up to
+// s.concurrency parts at a time. Each buffer goes back to the budget as
+// soon as its part is stored.
+func (u *upload) sendParts(ctx context.Context, buf []byte, r io.Reader) (Info, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(u.s.concurrency)
+	var readErr error
+	last := false
+	for n := 1; buf != nil; n++ {
+		part := buf
+		g.Go(func() error {
+			defer u.s.budget.Release(part)
+			return u.sendPart(gctx, n, part)
+		})
+		if last {
+			break
+		}
+		buf, last, readErr = u.readPart(gctx, r, n+1)
+	}
+	// A failed part cancels gctx, which then shows up as readErr too: the
+	// part's error is the cause.
+	if err := g.Wait(); err != nil {
+		return Info{}, err
+	}
+	return Info{}, readErr
+}
+
+func (u *upload) sendPart(ctx context.Context, n int, b []byte) error {
+	out, err := u.s.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket:        &u.s.bucket,
+		Key:           &u.objKey,
+		UploadId:      u.id,
+		PartNumber:    aws.Int32(int32(n)),
+		Body:          bytes.NewReader(b),
+		ContentLength: aws.Int64(int64(len(b))),
+	})
+	if err != nil {
+		return u.errorf("upload part %d: %w", n, err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(n))})
+	u.size += int64(len(b))
+	u.progress(int64(len(b)))
+	return nil
+}
+
+func (u *upload) complete(ctx context.Context) (Info, error) {
+	slices.SortFunc(u.parts, func(a, b types.CompletedPart) int {
+		return cmp.Compare(aws.ToInt32(a.PartNumber), aws.ToInt32(b.PartNumber))
+	})
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket:          &u.s.bucket,
+		Key:             &u.objKey,
+		UploadId:        u.id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+		IfMatch:         nilIfEmpty(u.opts.IfMatch),
+	}
+	if u.opts.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+	}
+	out, err := u.s.client.CompleteMultipartUpload(ctx, in)
+	if err != nil {
+		return Info{}, u.condErr(err)
+	}
+	return Info{Key: u.key, Size: u.size, ETag: aws.ToString(out.ETag), ModTime: time.Now()}, nil
+}
+
+func (u *upload) abort(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket:   &u.s.bucket,
+		Key:      &u.objKey,
+		UploadId: u.id,
+	})
+	var nsu *types.NoSuchUpload
+	if errors.As(err, &nsu) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,261 @@
+// Package s3test runs a real S3 server for tests: versitygw with its posix
+// backend on a temporary folder, one process per Start, listening on a
+// free loopback port with random root credentials. Tests then make a bucket
+// each, so they can run in parallel against one server.
+package s3test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+)
+
+// EnvBinary names the environment variable that points at a versitygw
+// binary, overriding <module root>/bin/versitygw and $PATH.
+const EnvBinary = "PERISCOPE_SUNSET_VERSITYGW"
+
+const startTimeout = 15 * time.Second
+
+// Server is a running versitygw.
+type Server struct {
+	Endpoint  string // http://127.0.0.1:port
+	AccessKey string
+	SecretKey string
+	Region    string
+}
+
+// Start runs versitygw until the test ends. A missing binary fails the
+// test (it never skips, so CI cannot pass without the S3 tests).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := findBinary(t)
+	srv := &Server{AccessKey: randomHex(10), SecretKey: randomHex(20), Region: "us-east-1"}
+	out := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", out)
+		}
+	})
+	var err error
+	// Another process may take the free port before versitygw binds it;
+	// then try another.
+	for range 3 {
+		var stop func()
+		if stop, err = srv.start(bin, t.TempDir(), out); err == nil {
+			t.Cleanup(stop)
+			return srv
+		}
+	}
+	t.Fatalf("start versitygw: %v", err)
+	return nil
+}
+
+func (s *Server) start(bin, dir string, out *lockedBuffer) (stop func(), err error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin,
+		"--port", addr, "--region", s.Region,
+		"--access", s.AccessKey, "--secret", s.SecretKey,
+		"--quiet", "posix", dir)
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+	}
+	s.Endpoint = "http://" + addr
+	if err := waitReady(s.Endpoint, exited); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// cleanEnv keeps the gateway's own settings from leaking in from the
+// developer's environment.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VGW_") && !strings.HasPrefix(kv, "ROOT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// waitReady polls until the server answers HTTP at all (an unsigned
+// request gets 403, which is fine) or its process exits.
+func waitReady(endpoint string, exited <-chan error) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("versitygw exited: %v", err)
+		default:
+		}
+		if resp, err := client.Get(endpoint); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("versitygw did not answer at %s within %v", endpoint, startTimeout)
+}
+
+func findBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(EnvBinary); p != "" {
+		return p
+	}
+	if root, err := moduleRoot(); err == nil {
+		p := filepath.Join(root, "bin", "versitygw")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p
+	}
+	t.Fatalf("versitygw not found: run scripts/install-versitygw (installs bin/versitygw), or set %s", EnvBinary)
+	return ""
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working folder")
+		}
+		dir = parent
+	}
+}
+
+// Client returns an SDK client for the server, for checks that go around
+// the store.
+func (s *Server) Client(t testing.TB) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       s.Region,
+		BaseEndpoint: aws.String(s.Endpoint),
+		UsePathStyle: true,
+		Credentials:  s.credentials(),
+	})
+}
+
+func (s *Server) credentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, "")
+}
+
+// CreateBucket makes a bucket, failing the test if it cannot.
+func (s *Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	_, err := s.Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name})
+	if err != nil {
+		t.Fatalf("create bucket %s: %v", name, err)
+	}
+}
+
+var bucketSeq atomic.Int64
+
+// NewBucket makes a bucket with a name no other test of this process uses.
+func (s *Server) NewBucket(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("test-%d-%s", bucketSeq.Add(1), randomHex(4))
+	s.CreateBucket(t, name)
+	return name
+}
+
+// Store returns a store on bucket/prefix. It passes the credentials
+// explicitly, because parallel tests cannot set environment variables.
+func (s *Server) Store(t testing.TB, bucket, prefix string) *blob.S3Store {
+	t.Helper()
+	st, err := blob.NewS3(context.Background(), bucket, prefix, blob.S3Config{
+		Endpoint:    s.Endpoint,
+		PathStyle:   true,
+		Region:      s.Region,
+		Credentials: s.credentials(),
+	})
+	if err != nil {
+		t.Fatalf("S3 store: %v", err)
+	}
+	return st
+}
+
+// Env is the environment that points a subprocess (the built binary, run
+// with --s3-path-style) at the server through the standard AWS chain.
+func (s *Server) Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
+		"AWS_REGION=" + s.Region,
+		"AWS_ENDPOINT_URL_S3=" + s.Endpoint,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// lockedBuffer collects the server's output, written from exec's copying
+// goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
