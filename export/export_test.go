@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/bagcheck"
 )
 
 func TestExportSample(t *testing.T) {
@@ -26,7 +27,7 @@ func TestExportSample(t *testing.T) {
 	for _, uid := range users {
 		t.Run(uid, func(t *testing.T) {
 			bag := extractExport(t, dst, uid)
-			validateBag(t, bag)
+			bagcheck.Validate(t, bag)
 			checkPayloadMatchesSource(t, srcDir, bag, uid)
 			checkViewerListsBroadcasts(t, srcDir, bag, uid)
 		})
@@ -158,7 +159,7 @@ func TestPartsAreZipsOnTheirOwn(t *testing.T) {
 			t.Errorf("%s in part %d, want the last part %d", f.Path, f.Part, n)
 		}
 	}
-	validateBag(t, extractExport(t, dst, "alice"))
+	bagcheck.Validate(t, extractExport(t, dst, "alice"))
 }
 
 func TestDryRunWritesNothing(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -150,35 +151,58 @@ func (s *FileStore) List(ctx context.Context, prefix string, fn func(Info) error
 	if i := strings.LastIndex(prefix, "/"); i > 0 {
 		start = prefix[:i]
 	}
-	err = fs.WalkDir(r.FS(), start, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p == start {
-				return fs.SkipAll
-			}
-			return err
-		}
+	if fi, err := r.Stat(start); errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
+		return nil
+	}
+	return listDir(ctx, r, start, prefix, fn)
+}
+
+// listDir calls fn for the files under dir whose keys start with prefix, in
+// key order. That is not the order of names in a folder: the keys under
+// folder "a" all start "a/", so "a" sorts after "a-b" and before "a0".
+func listDir(ctx context.Context, r *os.Root, dir, prefix string, fn func(Info) error) error {
+	entries, err := fs.ReadDir(r.FS(), dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int {
+		return strings.Compare(sortName(a), sortName(b))
+	})
+	for _, d := range entries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		p := path.Join(dir, d.Name())
 		if d.IsDir() {
-			if p != "." && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
-				return fs.SkipDir
+			if strings.HasPrefix(p+"/", prefix) || strings.HasPrefix(prefix, p+"/") {
+				if err := listDir(ctx, r, p, prefix, fn); err != nil {
+					return err
+				}
 			}
-			return nil
+			continue
 		}
 		if !strings.HasPrefix(p, prefix) || isTemp(p) {
-			return nil
+			continue
 		}
 		fi, err := r.Stat(p) // follows symlinks, refusing any that leave the root
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return nil
+			continue
 		}
-		return fn(fileInfo(p, fi))
-	})
-	return err
+		if err := fn(fileInfo(p, fi)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortName(d fs.DirEntry) string {
+	if d.IsDir() {
+		return d.Name() + "/"
+	}
+	return d.Name()
 }
 
 const tempMarker = ".partial-"

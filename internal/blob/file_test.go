@@ -38,13 +38,11 @@ func writeFile(t *testing.T, path, content string) {
 func TestFileSymlinkInsideRoot(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "real/video.mp4"), "video")
+	if err := os.MkdirAll(filepath.Join(root, "linked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink("../real/video.mp4", filepath.Join(root, "linked/video.mp4")); err != nil {
-		if err := os.MkdirAll(filepath.Join(root, "linked"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink("../real/video.mp4", filepath.Join(root, "linked/video.mp4")); err != nil {
-			t.Fatal(err)
-		}
+		t.Fatal(err)
 	}
 	st := newFile(t, root)
 	rc, err := st.Get(context.Background(), "linked/video.mp4")
