@@ -34,6 +34,21 @@ type Options struct {
 	Now func() time.Time
 	// SourceName and DestName describe the stores in the run report.
 	SourceName, DestName string
+	// DrainTimeout is how long users already being exported may take to
+	// finish once the run is told to stop (its context is cancelled)
+	// before their uploads are aborted. Default 90s: AWS Batch gives a
+	// Spot job about two minutes between SIGTERM and the end.
+	DrainTimeout time.Duration
+	// Attempts is how many times a user is tried before it is reported
+	// failed; only transient errors (network, throttling, server errors)
+	// are retried, never bad input. Default 3.
+	Attempts int
+	// RetryBackoff is the pause before a user's second attempt, doubled
+	// for each further one, with jitter. Default 2s.
+	RetryBackoff time.Duration
+	// ClaimTTL is the lifetime of the lease a worker holds on a user while
+	// writing it (renewed every third of it). Default 10 minutes.
+	ClaimTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -54,6 +69,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 90 * time.Second
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 3
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 2 * time.Second
+	}
+	if o.ClaimTTL <= 0 {
+		o.ClaimTTL = 10 * time.Minute
 	}
 	if o.RunID == "" {
 		o.RunID = NewRunID(o.Now(), o.ShardIndex, o.ShardCount)

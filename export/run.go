@@ -101,16 +101,27 @@ func (r *runner) countUsers(ctx context.Context) (int, error) {
 
 // exportAll streams users.jsonl into a bounded pool of workers. Per-user
 // failures are recorded, never returned, so they cannot cancel the group.
+//
+// Stopping is graceful: when ctx is cancelled (SIGTERM on a Spot reclaim)
+// no new user starts, and the users in flight get DrainTimeout to finish
+// before their work context is cancelled and their uploads aborted.
 func (r *runner) exportAll(ctx context.Context) error {
 	rc, err := r.src.Get(ctx, UsersKey)
 	if err != nil {
 		return fmt.Errorf("source %s: open %s: %w", r.src, UsersKey, err)
 	}
 	defer rc.Close()
-	g, gctx := errgroup.WithContext(ctx)
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	stopDrain := context.AfterFunc(ctx, func() {
+		r.opts.Log.Warn("stopping: no new users; waiting for users in flight", "drain_timeout", r.opts.DrainTimeout)
+		time.AfterFunc(r.opts.DrainTimeout, stopWork)
+	})
+	defer stopDrain()
+	g, gctx := errgroup.WithContext(work)
 	g.SetLimit(r.opts.Workers)
 	seen := map[string]struct{}{} // only this goroutine touches it
-	err = ReadUsers(gctx, rc, func(u User, lerr error) error {
+	err = ReadUsers(ctx, rc, func(u User, lerr error) error {
 		if lerr != nil {
 			r.done(lineOutcome(lerr))
 			return nil
@@ -132,6 +143,9 @@ func (r *runner) exportAll(ctx context.Context) error {
 	})
 	if werr := g.Wait(); err == nil {
 		err = werr
+	}
+	if err == nil {
+		err = ctx.Err() // stopped after the last user was read: still an interrupted run
 	}
 	return err
 }

@@ -4,35 +4,100 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
 // exportUser exports one user, or skips it when an existing manifest was
 // made from the same source. It never returns an error: failures become the
-// outcome's reason.
+// outcome's reason. Transient failures (throttling, resets, timeouts) are
+// retried with backoff; bad input is not.
 func (r *runner) exportUser(ctx context.Context, u User) Outcome {
+	var o Outcome
+	for attempt := 1; ; attempt++ {
+		var err error
+		o, err = r.tryUser(ctx, u)
+		if err == nil {
+			return o
+		}
+		if attempt >= r.opts.Attempts || !blob.IsTransient(err) || ctx.Err() != nil {
+			if attempt > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+			}
+			return r.failed(o, err)
+		}
+		r.opts.Log.Warn("retrying user", "user", u.ID, "attempt", attempt, "err", err)
+		if !sleep(ctx, backoff(r.opts.RetryBackoff, attempt)) {
+			return r.failed(o, err)
+		}
+	}
+}
+
+func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	o := Outcome{User: u.ID}
 	plan, err := planUser(ctx, r.src, u)
 	if err != nil {
-		return r.failed(o, err)
+		return o, err
 	}
 	o.Warnings = plan.Warnings
 	old, err := ReadManifest(ctx, r.dst, u.ID)
 	switch {
 	case err == nil && old.SourceFingerprint == plan.Fingerprint:
 		o.Status = StatusSkipped
-		return o
+		return o, nil
 	case err != nil && !isNotExist(err) && old == nil:
-		return r.failed(o, fmt.Errorf("read existing manifest: %w", err))
+		return o, fmt.Errorf("read existing manifest: %w", err)
 	}
+	release, err := r.acquireClaim(ctx, u.ID)
+	if err != nil {
+		return o, err
+	}
+	defer release()
+	r.abortLeftovers(ctx, u.ID)
 	m, err := r.write(ctx, plan, old)
 	if err != nil {
-		return r.failed(o, err)
+		return o, err
 	}
 	o.Status, o.Bytes = StatusExported, m.Bytes
-	return o
+	return o, nil
+}
+
+// abortLeftovers aborts multipart uploads a killed run left under the
+// user's folder. Holding the user's claim, no live writer can own them.
+func (r *runner) abortLeftovers(ctx context.Context, uid string) {
+	a, ok := r.dst.(interface {
+		AbortIncompleteUploads(ctx context.Context, prefix string) (int, error)
+	})
+	if !ok {
+		return
+	}
+	n, err := a.AbortIncompleteUploads(ctx, uid+"/")
+	if err != nil {
+		r.opts.Log.Warn("could not abort leftover uploads", "user", uid, "err", err)
+	} else if n > 0 {
+		r.opts.Log.Info("aborted leftover uploads", "user", uid, "uploads", n)
+	}
+}
+
+// backoff is base·2^(attempt-1), with up to 50% jitter so users that
+// failed together do not retry together.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << (attempt - 1)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (r *runner) failed(o Outcome, err error) Outcome {
@@ -143,8 +208,10 @@ func (r *runner) putManifest(ctx context.Context, m *Manifest) error {
 	if err != nil {
 		return err
 	}
+	// IfNoneMatch: a finished export is never overwritten, even by a second
+	// worker that somehow got the same user.
 	_, err = r.dst.Put(ctx, manifestKey(m.UserID), strings.NewReader(string(body)+"\n"),
-		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json"})
+		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json", IfNoneMatch: true})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", ManifestName, err)
 	}

@@ -50,7 +50,11 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			exportCommand(),
 			verifyCommand(),
+			planCommand(),
 			fixturesCommand(),
+			signupsCommand(),
+			delistCommand(),
+			runbookCommand(),
 		},
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // FileStore keeps objects as files under a root folder. Every access goes
@@ -123,8 +124,14 @@ func (s *FileStore) Stat(ctx context.Context, key string) (Info, error) {
 	return fileInfo(key, fi), nil
 }
 
+// fileInfo describes a file. Its ETag joins the inode (every Put renames a
+// new file into place, so a new inode), size and mtime: a rewrite within one
+// timestamp tick still gets a new ETag.
 func fileInfo(key string, fi fs.FileInfo) Info {
 	etag := strconv.FormatInt(fi.Size(), 16) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 16)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		etag = strconv.FormatUint(uint64(st.Ino), 16) + "-" + etag
+	}
 	return Info{Key: key, Size: fi.Size(), ETag: etag, ModTime: fi.ModTime()}
 }
 
@@ -250,8 +257,17 @@ func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts Put
 // commit moves a finished temporary file into place, honouring the
 // conditions in opts. IfNoneMatch uses link(2), which fails if the target
 // exists, so two writers can never both win.
+//
+// IfMatch holds an exclusive flock(2) on the key's folder from the check to
+// the rename, so two conditional writers (in any process) cannot both see
+// the old ETag and both replace it.
 func (s *FileStore) commit(r *os.Root, tmp, key string, opts PutOptions) error {
 	if opts.IfMatch != "" {
+		unlock, err := lockDir(r, path.Dir(key))
+		if err != nil {
+			return fmt.Errorf("put %s: lock: %w", key, err)
+		}
+		defer unlock()
 		fi, err := r.Stat(key)
 		if err != nil || fileInfo(key, fi).ETag != opts.IfMatch {
 			return fmt.Errorf("put %s: %w", key, ErrPrecondition)
@@ -316,4 +332,20 @@ func randomSuffix() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// lockDir takes an exclusive flock(2) on a folder inside the root.
+func lockDir(r *os.Root, dir string) (unlock func(), err error) {
+	d, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+		d.Close()
+	}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -115,10 +116,20 @@ func newHTTPClient(maxConns int) *awshttp.BuildableClient {
 
 // newRetryer retries more patiently than the SDK default (3 attempts): an
 // export runs for hours and should ride out throttling and brief outages.
+//
+// Adaptive mode adds a client-side send-rate limiter that backs off when S3
+// answers SlowDown; every worker shares the one client, so throttling seen
+// by one slows all of them. The standard retry quota (a token bucket that
+// refuses retries after a burst of errors) is turned off: over a days-long
+// run a burst of 503s would otherwise turn into failed users instead of
+// slower ones.
 func newRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 10
-		o.MaxBackoff = 20 * time.Second
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+			so.MaxAttempts = 10
+			so.MaxBackoff = 20 * time.Second
+			so.RateLimiter = ratelimit.None
+		})
 	})
 }
 

@@ -51,12 +51,14 @@ type s3ReaderAt struct {
 
 func (r *s3ReaderAt) Size() int64 { return r.size }
 
+func (r *s3ReaderAt) name() string { return "s3://" + r.s.bucket + "/" + r.key }
+
 func (r *s3ReaderAt) tailStart() int64 { return max(r.size-tailSize, 0) }
 
 // ReadAt implements io.ReaderAt.
 func (r *s3ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset %d", r.key, off)
+		return 0, fmt.Errorf("read %s: negative offset %d", r.name(), off)
 	}
 	if off >= r.size {
 		return 0, io.EOF
@@ -100,10 +102,10 @@ func (r *s3ReaderAt) readStream(p []byte, off int64) error {
 		p, off = p[n:], off+int64(n)
 		r.closeBody()
 		if ctxErr := r.ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("read %s: %w", r.key, ctxErr)
+			return fmt.Errorf("read %s: %w", r.name(), ctxErr)
 		}
 	}
-	return fmt.Errorf("read %s at %d: %w", r.key, off, err)
+	return fmt.Errorf("read %s at %d: %w", r.name(), off, err)
 }
 
 // seek leaves the stream positioned at off.
@@ -114,7 +116,6 @@ func (r *s3ReaderAt) seek(off int64) error {
 		if err == nil {
 			return nil
 		}
-		r.closeBody()
 	}
 	r.closeBody()
 	// The stream stops where the cached tail starts, so a reader that gets
@@ -138,7 +139,7 @@ func (r *s3ReaderAt) loadTail() error {
 	defer body.Close()
 	tail := make([]byte, r.size-r.tailStart())
 	if _, err := io.ReadFull(body, tail); err != nil {
-		return fmt.Errorf("read %s: end of object: %w", r.key, err)
+		return fmt.Errorf("read %s: end of object: %w", r.name(), err)
 	}
 	r.tail = tail
 	return nil

@@ -141,6 +141,9 @@ func waitReady(endpoint string, exited <-chan error) error {
 func findBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv(EnvBinary); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v; run scripts/install-versitygw", EnvBinary, p, err)
+		}
 		return p
 	}
 	if root, err := moduleRoot(); err == nil {
@@ -211,12 +214,16 @@ func (s *Server) NewBucket(t testing.TB) string {
 // explicitly, because parallel tests cannot set environment variables.
 func (s *Server) Store(t testing.TB, bucket, prefix string) *blob.S3Store {
 	t.Helper()
-	st, err := blob.NewS3(context.Background(), bucket, prefix, blob.S3Config{
-		Endpoint:    s.Endpoint,
-		PathStyle:   true,
-		Region:      s.Region,
-		Credentials: s.credentials(),
-	})
+	return s.StoreConfig(t, bucket, prefix, blob.S3Config{})
+}
+
+// StoreConfig is Store with cfg's budget, concurrency and pool size; the
+// server's endpoint and credentials replace cfg's.
+func (s *Server) StoreConfig(t testing.TB, bucket, prefix string, cfg blob.S3Config) *blob.S3Store {
+	t.Helper()
+	cfg.Endpoint, cfg.PathStyle, cfg.Region = s.Endpoint, true, s.Region
+	cfg.Credentials = s.credentials()
+	st, err := blob.NewS3(context.Background(), bucket, prefix, cfg)
 	if err != nil {
 		t.Fatalf("S3 store: %v", err)
 	}
