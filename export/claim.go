@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
@@ -92,15 +93,27 @@ func (r *runner) takeOverClaim(ctx context.Context, uid string) (string, error) 
 	var c claim
 	err = json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&c)
 	rc.Close()
-	if err == nil && r.opts.Now().Before(c.ExpiresAt) && c.RunID != r.opts.RunID {
+	if err == nil && r.opts.Now().Before(c.ExpiresAt) && c.RunID != r.opts.RunID && !c.holderDead() {
 		return "", &ClaimedError{RunID: c.RunID, ExpiresAt: c.ExpiresAt}
 	}
-	// Expired, unreadable or ours from an earlier attempt: take it over.
+	// Expired, unreadable, ours from an earlier attempt, or its holder is
+	// a dead process on this host: take it over.
 	etag, err := r.putClaim(ctx, uid, blob.PutOptions{IfMatch: info.ETag})
 	if errors.Is(err, blob.ErrPrecondition) {
 		return "", &ClaimedError{RunID: "another run", ExpiresAt: r.opts.Now().Add(r.opts.ClaimTTL)}
 	}
 	return etag, err
+}
+
+// holderDead reports whether the claim was taken by a process of this host
+// that no longer runs (killed, say, and rerun at once), so its claim need
+// not be waited out.
+func (c claim) holderDead() bool {
+	host, _ := os.Hostname()
+	if c.Host != host || c.PID <= 0 || c.PID == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(c.PID, 0), syscall.ESRCH)
 }
 
 // renewClaim extends the claim every third of its lifetime until stop.

@@ -47,7 +47,8 @@ type Options struct {
 	// for each further one, with jitter. Default 2s.
 	RetryBackoff time.Duration
 	// ClaimTTL is the lifetime of the lease a worker holds on a user while
-	// writing it (renewed every third of it). Default 10 minutes.
+	// writing it (renewed every third of it). Short, so a user whose
+	// worker died (a Spot reclaim) is free again soon. Default 1 minute.
 	ClaimTTL time.Duration
 }
 
@@ -80,7 +81,7 @@ func (o Options) withDefaults() Options {
 		o.RetryBackoff = 2 * time.Second
 	}
 	if o.ClaimTTL <= 0 {
-		o.ClaimTTL = 10 * time.Minute
+		o.ClaimTTL = time.Minute
 	}
 	if o.RunID == "" {
 		o.RunID = NewRunID(o.Now(), o.ShardIndex, o.ShardCount)

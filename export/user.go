@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -23,14 +24,15 @@ func (r *runner) exportUser(ctx context.Context, u User) Outcome {
 		if err == nil {
 			return o
 		}
-		if attempt >= r.opts.Attempts || !blob.IsTransient(err) || ctx.Err() != nil {
+		wait, retry := r.retryAfter(err, attempt)
+		if !retry || attempt >= r.opts.Attempts || ctx.Err() != nil {
 			if attempt > 1 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}
 			return r.failed(o, err)
 		}
-		r.opts.Log.Warn("retrying user", "user", u.ID, "attempt", attempt, "err", err)
-		if !sleep(ctx, backoff(r.opts.RetryBackoff, attempt)) {
+		r.opts.Log.Warn("retrying user", "user", u.ID, "attempt", attempt, "in", wait, "err", err)
+		if !sleep(ctx, wait) {
 			return r.failed(o, err)
 		}
 	}
@@ -80,6 +82,18 @@ func (r *runner) abortLeftovers(ctx context.Context, uid string) {
 	} else if n > 0 {
 		r.opts.Log.Info("aborted leftover uploads", "user", uid, "uploads", n)
 	}
+}
+
+// retryAfter says whether a failed attempt is worth another, and when: a
+// transient error after a backoff, a user claimed by another live run once
+// its claim would expire.
+func (r *runner) retryAfter(err error, attempt int) (time.Duration, bool) {
+	var claimed *ClaimedError
+	if errors.As(err, &claimed) {
+		wait := min(claimed.ExpiresAt.Sub(r.opts.Now()), r.opts.ClaimTTL)
+		return max(wait, 0) + backoff(r.opts.RetryBackoff, 1), true
+	}
+	return backoff(r.opts.RetryBackoff, attempt), blob.IsTransient(err)
 }
 
 // backoff is base·2^(attempt-1), with up to 50% jitter so users that

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,6 +42,8 @@ func exportCommand() *cli.Command {
 				Usage: "split each export into numbered zip parts of about this size, e.g. 4GiB (0: one part)"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
+			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
+				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
 		}, s3Flags()...),
@@ -90,10 +93,11 @@ func runExport(c *cli.Context) error {
 // exportOptions fills export.Options from the flags, in one place.
 func exportOptions(c *cli.Context) (export.Options, error) {
 	opts := export.Options{
-		Workers:     c.Int("workers"),
-		ShardIndex:  c.Int("shard-index"),
-		ShardCount:  c.Int("shard-count"),
-		ToolVersion: toolVersion(),
+		Workers:      c.Int("workers"),
+		ShardIndex:   c.Int("shard-index"),
+		ShardCount:   c.Int("shard-count"),
+		ToolVersion:  toolVersion(),
+		DrainTimeout: c.Duration("drain-timeout"),
 	}
 	if opts.Workers < 1 {
 		return opts, usagef(c, "--workers %d: want 1 or more", opts.Workers)

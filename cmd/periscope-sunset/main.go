@@ -50,6 +50,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			exportCommand(),
 			verifyCommand(),
+			statusCommand(),
 			planCommand(),
 			fixturesCommand(),
 			signupsCommand(),

@@ -129,9 +129,20 @@ func newRetryer() aws.Retryer {
 			so.MaxAttempts = 10
 			so.MaxBackoff = 20 * time.Second
 			so.RateLimiter = ratelimit.None
+			so.Retryables = append(so.Retryables, retryCutResponses)
 		})
 	})
 }
+
+// retryCutResponses retries a request whose answer was cut short (a
+// connection reset while the SDK read an XML body, such as a listing page);
+// the SDK's defaults treat that as final.
+var retryCutResponses = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+})
 
 // endpointURL accepts a bare host:port as well as a URL.
 func endpointURL(e string) string {
@@ -167,19 +178,6 @@ func (s *S3Store) objectKey(key string) (string, error) {
 		return "", errors.New("empty key")
 	}
 	return s.prefix + key, nil
-}
-
-// Get implements Store.
-func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	k, err := s.objectKey(key)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &k})
-	if err != nil {
-		return nil, s.wrap("get", key, err)
-	}
-	return out.Body, nil
 }
 
 // Stat implements Store.

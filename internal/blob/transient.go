@@ -22,8 +22,9 @@ func IsTransient(err error) bool {
 	}
 	var resp *awshttp.ResponseError
 	if errors.As(err, &resp) {
-		code := resp.HTTPStatusCode()
-		return code == 429 || code >= 500
+		if code := resp.HTTPStatusCode(); code == 429 || code >= 500 {
+			return true
+		}
 	}
 	var nerr net.Error
 	return errors.Is(err, io.ErrUnexpectedEOF) ||

@@ -1,0 +1,178 @@
+// Package faultproxy is a loopback HTTP proxy for tests that stands in
+// front of a real S3 server and injects the faults a long export meets in
+// production: 503 SlowDown, 500 InternalError, connections reset before an
+// answer, GET bodies cut off midway, and latency. Faults are drawn from a
+// seeded generator at a set rate, so a failing run can be replayed.
+package faultproxy
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Kind is one kind of injected fault.
+type Kind int
+
+const (
+	SlowDown Kind = iota // 503 with an S3 SlowDown error body
+	Internal             // 500 with an S3 InternalError body
+	Reset                // connection closed before any answer
+	CutBody              // a GET's body cut off halfway (the request reached S3)
+	Latency              // the request is delayed, then served
+	numKinds
+)
+
+func (k Kind) String() string {
+	return [...]string{"SlowDown", "InternalError", "Reset", "CutBody", "Latency"}[k]
+}
+
+// Config sets what the proxy injects.
+type Config struct {
+	Rate       float64       // share of requests that get a fault, 0..1
+	Seed       uint64        // seeds the fault generator
+	MaxLatency time.Duration // upper bound of an injected delay (default 200ms)
+}
+
+// Proxy is a running fault-injecting proxy.
+type Proxy struct {
+	URL      string // http://127.0.0.1:port, to use as the S3 endpoint
+	requests atomic.Int64
+	faults   [numKinds]atomic.Int64
+
+	cfg   Config
+	mu    sync.Mutex
+	rng   *rand.Rand
+	proxy *httputil.ReverseProxy
+}
+
+// Start runs a proxy to upstream until the test ends.
+func Start(t testing.TB, upstream string, cfg Config) *Proxy {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxLatency <= 0 {
+		cfg.MaxLatency = 200 * time.Millisecond
+	}
+	p := &Proxy{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	p.proxy = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = r.In.Host // SigV4 signed the client's Host header
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	p.URL = "http://" + ln.Addr().String()
+	return p
+}
+
+// Requests is the number of requests seen.
+func (p *Proxy) Requests() int64 { return p.requests.Load() }
+
+// Faults is the number of faults of kind k injected.
+func (p *Proxy) Faults(k Kind) int64 { return p.faults[k].Load() }
+
+// Summary describes what was injected, for test logs.
+func (p *Proxy) Summary() string {
+	s := fmt.Sprintf("%d requests", p.Requests())
+	for k := range numKinds {
+		s += fmt.Sprintf(", %d %s", p.Faults(k), k)
+	}
+	return s
+}
+
+// draw picks the fault for one request, or -1 for none.
+func (p *Proxy) draw(method string) (Kind, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rng.Float64() >= p.cfg.Rate {
+		return -1, 0
+	}
+	k := Kind(p.rng.IntN(int(numKinds)))
+	if k == CutBody && method != http.MethodGet {
+		k = Reset // only reads can be cut after the fact without changing S3's state
+	}
+	return k, time.Duration(p.rng.Int64N(int64(p.cfg.MaxLatency)))
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
+	kind, delay := p.draw(r.Method)
+	if kind >= 0 {
+		p.faults[kind].Add(1)
+	}
+	switch kind {
+	case SlowDown:
+		s3Error(w, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+	case Internal:
+		s3Error(w, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	case Reset:
+		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		panic(http.ErrAbortHandler) // closes the connection without an answer
+	case CutBody:
+		p.proxy.ServeHTTP(&cutWriter{ResponseWriter: w}, r)
+	case Latency:
+		time.Sleep(delay)
+		p.proxy.ServeHTTP(w, r)
+	default:
+		p.proxy.ServeHTTP(w, r)
+	}
+}
+
+func s3Error(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>faultproxy</RequestId></Error>`, code, msg)
+}
+
+// cutWriter passes the status and headers on, then the first half of the
+// body (by Content-Length), then drops the connection.
+type cutWriter struct {
+	http.ResponseWriter
+	limit, written int64
+	status         int
+}
+
+func (c *cutWriter) WriteHeader(status int) {
+	c.status = status
+	c.limit = -1
+	if n := c.Header().Get("Content-Length"); n != "" {
+		fmt.Sscan(n, &c.limit)
+		c.limit /= 2
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.status >= 300 || c.limit < 0 {
+		return c.ResponseWriter.Write(b)
+	}
+	if room := c.limit - c.written; int64(len(b)) > room {
+		c.ResponseWriter.Write(b[:max(room, 0)])
+		if f, ok := c.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	c.written += int64(len(b))
+	return c.ResponseWriter.Write(b)
+}

@@ -1,0 +1,192 @@
+package sunset
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// GateState is what the gate enforces.
+type GateState struct {
+	Blocked    bool      // sign-ups refused
+	Reason     string    // why, for the refusal's message
+	InfoURL    string    // Link: <InfoURL>; rel="sunset"
+	SunsetAt   time.Time // Sunset header; zero: none
+	ReadOnlyAt time.Time // from then on mutating requests are refused; zero: never
+}
+
+// StateSource is where the gate reads its state; State.GateSource reads it
+// from the state store.
+type StateSource interface {
+	GateState(ctx context.Context) (GateState, error)
+}
+
+// GateOptions configure a Gate. The zero value guards "POST /signup" and
+// refreshes every 30 seconds on the system clock.
+type GateOptions struct {
+	// SignupRoutes are the sign-up routes, "METHOD /path" (default
+	// "POST /signup"). See ParseRoute and NormalizePath.
+	SignupRoutes []string
+	// ReadOnlyAllow are the routes that still take mutating requests after
+	// the read-only milestone, e.g. "POST /login" or "POST /export-request".
+	ReadOnlyAllow []string
+	// Refresh is how often Run re-reads the state (default 30s).
+	Refresh time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// OnRefreshError, when set, is told about each failed refresh; the gate
+	// keeps serving the last state it read.
+	OnRefreshError func(error)
+}
+
+// Gate is an http.Handler middleware that refuses sign-ups while they are
+// blocked and every mutating request after the read-only milestone, and
+// adds the RFC 8594 Sunset and Link headers to every response.
+//
+// Until it has read the state once it refuses sign-ups (503, temporary: it
+// does not know yet). After a failed refresh it keeps the last state read.
+type Gate struct {
+	src     StateSource
+	signups []Route
+	allow   []Route
+	refresh time.Duration
+	now     func() time.Time
+	onErr   func(error)
+
+	mu    sync.RWMutex
+	state GateState
+	known bool
+}
+
+// NewGate returns a gate reading src. Like http.ServeMux.Handle, it panics
+// on an invalid route; check routes from users with ParseRoutes first.
+func NewGate(src StateSource, opts GateOptions) *Gate {
+	signups := opts.SignupRoutes
+	if len(signups) == 0 {
+		signups = []string{"POST /signup"}
+	}
+	g := &Gate{src: src, refresh: opts.Refresh, now: opts.Now, onErr: opts.OnRefreshError}
+	var err error
+	if g.signups, err = ParseRoutes(signups); err != nil {
+		panic("sunset: NewGate: " + err.Error())
+	}
+	if g.allow, err = ParseRoutes(opts.ReadOnlyAllow); err != nil {
+		panic("sunset: NewGate: " + err.Error())
+	}
+	if g.refresh <= 0 {
+		g.refresh = 30 * time.Second
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.onErr == nil {
+		g.onErr = func(error) {}
+	}
+	return g
+}
+
+// Refresh reads the state once. On error the gate keeps what it had.
+func (g *Gate) Refresh(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(g.refresh, 10*time.Second))
+	defer cancel()
+	st, err := g.src.GateState(ctx)
+	if err != nil {
+		return fmt.Errorf("gate: refresh state: %w", err)
+	}
+	g.mu.Lock()
+	g.state, g.known = st, true
+	g.mu.Unlock()
+	return nil
+}
+
+// Run refreshes the state now and then on every interval until ctx ends.
+// Run it in its own goroutine.
+func (g *Gate) Run(ctx context.Context) {
+	t := time.NewTicker(g.refresh)
+	defer t.Stop()
+	for {
+		if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
+			g.onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// State returns the state in force and whether it was ever read.
+func (g *Gate) State() (GateState, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.state, g.known
+}
+
+// Wrap returns next behind the gate.
+func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, known := g.State()
+		if known {
+			setSunsetHeaders(w.Header(), st)
+		}
+		methods, p := requestMethods(r), requestPath(r)
+		if matchAny(g.signups, methods, p) {
+			switch {
+			case !known:
+				w.Header().Set("Retry-After", strconv.Itoa(int(g.refresh.Seconds())))
+				refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
+					"Sign-ups are unavailable right now; try again later.", "")
+				return
+			case st.Blocked:
+				refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
+				return
+			}
+		}
+		if known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt) &&
+			isMutating(methods) && !matchAny(g.allow, methods, p) {
+			refuse(w, http.StatusGone, "read_only",
+				"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func signupMessage(st GateState) string {
+	msg := "New accounts can no longer be created."
+	if st.Reason != "" {
+		msg += " " + st.Reason
+	}
+	return msg
+}
+
+// setSunsetHeaders adds the RFC 8594 headers.
+func setSunsetHeaders(h http.Header, st GateState) {
+	if !st.SunsetAt.IsZero() {
+		h.Set("Sunset", st.SunsetAt.UTC().Format(http.TimeFormat))
+	}
+	if st.InfoURL != "" {
+		h.Add("Link", "<"+st.InfoURL+`>; rel="sunset"`)
+	}
+}
+
+// Refusal is the JSON body of every response the gate refuses.
+type Refusal struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	InfoURL string `json:"info_url,omitempty"`
+}
+
+func refuse(w http.ResponseWriter, status int, code, msg, info string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Refusal{Code: code, Message: msg, InfoURL: info})
+}

@@ -1,0 +1,42 @@
+package sunset
+
+import (
+	"context"
+	"errors"
+	"net/url"
+)
+
+// GateSource returns a StateSource that reads the sign-up flag and the
+// schedule from the state store. The Sunset date is the flag's, else the
+// schedule's read-only milestone; the info URL the flag's, else the
+// schedule's; read-only starts at the read-only milestone.
+func (s *State) GateSource() StateSource { return storeSource{s} }
+
+type storeSource struct{ s *State }
+
+func (src storeSource) GateState(ctx context.Context) (GateState, error) {
+	f, err := src.s.Flag(ctx)
+	if err != nil {
+		return GateState{}, err
+	}
+	p, err := src.s.Plan(ctx)
+	if err != nil && !errors.Is(err, ErrNoPlan) {
+		return GateState{}, err
+	}
+	st := GateState{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate}
+	ro := readOnlyAt(p)
+	st.ReadOnlyAt = ro
+	if st.SunsetAt.IsZero() {
+		st.SunsetAt = ro
+	}
+	if st.InfoURL == "" {
+		st.InfoURL = p.InfoURL
+	}
+	// Re-serialise so that no stored value can break the Link header.
+	if u, err := url.Parse(st.InfoURL); err == nil && u.Host != "" && checkInfoURL(u.String()) == nil {
+		st.InfoURL = u.String()
+	} else {
+		st.InfoURL = ""
+	}
+	return st, nil
+}
