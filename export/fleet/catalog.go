@@ -208,8 +208,8 @@ func bucketBounds(k int) (int64, int64) {
 	return lo, lo << 2
 }
 
-// histogram lists every bucket from the smallest to the largest one that
-// holds a user, so the gaps show.
+// histogram lists the users with nothing to export, then every bucket from
+// the smallest to the largest one that holds a user, so the gaps show.
 func histogram(users []*userStat, empty int) []Bucket {
 	counts := map[int]*Bucket{}
 	lo, hi := -1, -1
@@ -223,21 +223,26 @@ func histogram(users []*userStat, empty int) []Bucket {
 		}
 		b.Users += n
 		b.Bytes += size * int64(n)
-		if lo < 0 || k < lo {
+		if k > 0 && (lo < 0 || k < lo) {
 			lo = k
 		}
 		hi = max(hi, k)
 	}
-	if empty > 0 {
-		put(0, empty)
-	}
 	for _, u := range users {
 		put(u.bytes, 1)
 	}
-	if lo < 0 {
-		return nil
-	}
 	var out []Bucket
+	if empty > 0 || counts[0] != nil {
+		b := Bucket{}
+		if z := counts[0]; z != nil {
+			b = *z
+		}
+		b.Users += empty
+		out = append(out, b)
+	}
+	if lo < 0 {
+		return out
+	}
 	for k := lo; k <= hi; k++ {
 		if b := counts[k]; b != nil {
 			out = append(out, *b)

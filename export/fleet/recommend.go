@@ -24,6 +24,9 @@ import (
 // Measure your own with a trial shard and pass --throughput-per-vcpu.
 const DefaultThroughputPerVCPU = 50e6
 
+// DefaultDeadline is the deadline when none is given.
+const DefaultDeadline = 24 * time.Hour
+
 // Options tune a recommendation. The zero value of every field means "use
 // the default".
 type Options struct {
@@ -60,7 +63,7 @@ func (o Options) withDefaults() Options {
 		o.ThroughputPerVCPU = DefaultThroughputPerVCPU
 	}
 	if o.Deadline <= 0 {
-		o.Deadline = 24 * time.Hour
+		o.Deadline = DefaultDeadline
 	}
 	if o.Headroom <= 0 || o.Headroom >= 1 {
 		o.Headroom = 0.25
@@ -266,12 +269,15 @@ func (w *workload) size(it InstanceType, maxShards, workersPerVCPU int, target f
 	workers := float64(it.VCPUs * workersPerVCPU)
 	even := max(float64(w.bytes)/(float64(it.VCPUs)*w.rate), float64(w.roundTrips)*w.latency/workers)
 	n := min(maxShards, max(1, int(math.Ceil(even/target))))
-	for {
+	for round := 1; ; round++ {
 		s := w.loads(it, n, workers)
 		if s.fullest.Hours*3600 <= target || n >= maxShards {
 			return s
 		}
 		grow := int(math.Ceil(float64(n) * s.fullest.Hours * 3600 / target))
+		if round > 16 { // creeping up one shard at a time: take bigger steps
+			grow = max(grow, n+n/20)
+		}
 		n = min(maxShards, max(n+1, grow))
 	}
 }
@@ -336,7 +342,7 @@ func notes(r *Recommendation) []string {
 	}
 	if r.Bound == "largest user" && !r.FitsDeadline {
 		out = append(out, fmt.Sprintf("the largest user (%s) alone takes %.1f h on one worker, more than the %.1f h target: "+
-			"more shards cannot help; export that user first, on its own (--users), or move the deadline",
+			"more shards cannot help; start that user first in a job of its own (--users FILE) or move the deadline",
 			c.Largest.ID, r.LargestUserHours, r.TargetHours))
 	} else if !r.FitsDeadline {
 		out = append(out, fmt.Sprintf("even %d shards of %s do not meet the %.1f h target: move the deadline "+

@@ -28,18 +28,18 @@ const claimRenewal = 20 * time.Second
 // Requests counts the S3 requests of a first run, in which every user is
 // exported once. The classes are S3's billing classes.
 type Requests struct {
-	SourceGet   int64 `json:"source_get"`   // GetObject of source objects and users.jsonl
-	SourceList  int64 `json:"source_list"`  // ListObjectsV2 pages of the users' folders
-	DestGet     int64 `json:"dest_get"`     // GetObject of manifest.json, absent on a first run
-	DestPut     int64 `json:"dest_put"`     // single-request PutObject uploads
-	Multipart   int64 `json:"multipart"`    // CreateMultipartUpload + CompleteMultipartUpload
-	Parts       int64 `json:"parts"`        // UploadPart
-	DestList    int64 `json:"dest_list"`    // ListMultipartUploads and the stale-part listing
-	Claims      int64 `json:"claims"`       // lease PutObject and renewals
-	Reports     int64 `json:"reports"`      // one run report per shard
-	PutClass    int64 `json:"put_class"`    // PUT, POST and LIST requests
-	GetClass    int64 `json:"get_class"`    // GET requests
-	Total       int64 `json:"total"`        // both classes
+	SourceGet  int64 `json:"source_get"`  // GetObject of source objects and users.jsonl
+	SourceList int64 `json:"source_list"` // ListObjectsV2 pages of the users' folders
+	DestGet    int64 `json:"dest_get"`    // GetObject of manifest.json, absent on a first run
+	DestPut    int64 `json:"dest_put"`    // single-request PutObject uploads
+	Multipart  int64 `json:"multipart"`   // CreateMultipartUpload + CompleteMultipartUpload
+	Parts      int64 `json:"parts"`       // UploadPart
+	DestList   int64 `json:"dest_list"`   // ListMultipartUploads and the stale-part listing
+	Claims     int64 `json:"claims"`      // lease PutObject and renewals
+	Reports    int64 `json:"reports"`     // one run report per shard
+	PutClass   int64 `json:"put_class"`   // PUT, POST and LIST requests
+	GetClass   int64 `json:"get_class"`   // GET requests
+	Total      int64 `json:"total"`       // both classes
 }
 
 // upload counts the requests of one Put of size bytes whose size hint is
