@@ -34,6 +34,11 @@ type Options struct {
 	Now func() time.Time
 	// SourceName and DestName describe the stores in the run report.
 	SourceName, DestName string
+	// Remux says what to do with HLS replays (default RemuxAuto), and
+	// FFmpeg is the ffmpeg binary to do it with ("" means none: auto then
+	// leaves HLS replays as they are).
+	Remux  RemuxMode
+	FFmpeg string
 	// DrainTimeout is how long users already being exported may take to
 	// finish once the run is told to stop (its context is cancelled)
 	// before their uploads are aborted. Default 90s: AWS Batch gives a
@@ -70,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Remux == "" {
+		o.Remux = RemuxAuto
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 90 * time.Second

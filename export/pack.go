@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -29,13 +30,17 @@ const zipOverhead = 200
 
 // partWriter writes one zip part into the destination as it is produced.
 type partWriter struct {
+	// Set by the caller.
+	src   blob.Store
+	part  int
+	bytes func(int64)  // progress, may be nil
+	remux remuxer      // turns HLS replays into MP4
+	warn  func(string) // records a problem that does not fail the user
+
 	zw    *zip.Writer
 	sum   hash.Hash
 	size  int64
-	part  int
 	files []FileRecord
-	src   blob.Store
-	bytes func(int64)
 }
 
 // hashWriter feeds everything written to the part into its SHA-256 and
@@ -55,13 +60,12 @@ func (h hashWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// writePart streams a zip of the given entries (then whatever tail adds)
-// into dst under key. It returns the part's record and the bag files it
-// holds.
-func writePart(ctx context.Context, src, dst blob.Store, key string, part int, entries []entry,
-	sizeHint int64, bytes func(int64), tail func(*partWriter) error) (PartRecord, []FileRecord, error) {
+// write streams a zip of the given entries (then whatever tail adds) into
+// dst under key. It returns the part's record and the bag files it holds.
+func (p *partWriter) write(ctx context.Context, dst blob.Store, key string, entries []entry,
+	sizeHint int64, tail func(*partWriter) error) (PartRecord, []FileRecord, error) {
 	pr, pw := io.Pipe()
-	p := &partWriter{sum: sha256.New(), part: part, src: src, bytes: bytes}
+	p.sum = sha256.New()
 	p.zw = zip.NewWriter(hashWriter{p: p, w: pw})
 	done := make(chan error, 1)
 	go func() {
@@ -106,11 +110,46 @@ func (p *partWriter) create(name string, size int64, mod time.Time) (io.Writer, 
 
 // copyEntry streams one source object into the zip, hashing it on the way.
 func (p *partWriter) copyEntry(ctx context.Context, e entry) error {
+	if e.Remux != nil {
+		return p.remuxEntry(ctx, e)
+	}
 	rc, err := p.src.Get(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.Key, err)
 	}
 	defer rc.Close()
+	return p.copyFrom(ctx, e, rc, e.Key)
+}
+
+// remuxEntry adds the MP4 remuxed from an HLS replay. In auto mode a
+// failed remux is a warning: the broadcast keeps its HLS replay.
+func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
+	h := e.Remux
+	f, err := p.remux.remux(ctx, p, h)
+	if err != nil {
+		if p.remux.mode == RemuxRequire || ctx.Err() != nil {
+			return fmt.Errorf("remux %s: %w", h.Playlist, err)
+		}
+		p.warn(fmt.Sprintf("broadcast %s: left as HLS: remux failed: %v", h.Broadcast.ID, err))
+		return nil
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	e.Size = fi.Size()
+	if err := p.copyFrom(ctx, e, f, "remuxed "+h.Playlist); err != nil {
+		return err
+	}
+	b := h.Broadcast
+	b.RemuxedFrom, b.Replay, b.ReplayFormat = b.Replay, e.Path, "mp4"
+	return nil
+}
+
+// copyFrom copies e.Size bytes from r into a new zip entry for e.
+func (p *partWriter) copyFrom(ctx context.Context, e entry, r io.Reader, name string) error {
 	w, err := p.create(e.Path, e.Size, e.ModTime)
 	if err != nil {
 		return fmt.Errorf("zip %s: %w", e.Path, err)
@@ -118,12 +157,12 @@ func (p *partWriter) copyEntry(ctx context.Context, e entry) error {
 	sum := sha256.New()
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
-	n, err := io.CopyBuffer(io.MultiWriter(w, sum), ctxReader{ctx, rc}, *bufp)
+	n, err := io.CopyBuffer(io.MultiWriter(w, sum), ctxReader{ctx, r}, *bufp)
 	if err != nil {
-		return fmt.Errorf("copy %s: %w", e.Key, err)
+		return fmt.Errorf("copy %s: %w", name, err)
 	}
 	if n != e.Size {
-		return fmt.Errorf("copy %s: read %d bytes, listed as %d (changed during export?)", e.Key, n, e.Size)
+		return fmt.Errorf("copy %s: read %d bytes, listed as %d (changed during export?)", name, n, e.Size)
 	}
 	p.files = append(p.files, FileRecord{Path: e.Path, Size: n, SHA256: hex.EncodeToString(sum.Sum(nil)), Part: p.part})
 	return nil

@@ -33,8 +33,9 @@ type Broadcast struct {
 
 	// Filled in by the export, for broadcasts.json and the viewer.
 	DurationSeconds float64 `json:"duration_seconds"`
-	Replay          string  `json:"replay,omitempty"` // bag path of replay.mp4 or the HLS playlist
-	ReplayFormat    string  `json:"replay_format"`    // "mp4", "hls" or "none"
+	Replay          string  `json:"replay,omitempty"`       // bag path of replay.mp4 or the HLS playlist
+	ReplayFormat    string  `json:"replay_format"`          // "mp4", "hls" or "none"
+	RemuxedFrom     string  `json:"remuxed_from,omitempty"` // the HLS playlist replay.mp4 was made from
 	Thumbnail       string  `json:"thumbnail,omitempty"`
 	Chat            string  `json:"chat,omitempty"`
 
@@ -46,9 +47,9 @@ type Broadcast struct {
 type entry struct {
 	Path    string
 	Key     string
-	Size    int64
+	Size    int64 // exact for copies; an estimate for remuxed replays
 	ModTime time.Time
-	Body    []byte
+	Remux   *hlsSource // set when the entry is an MP4 made from an HLS replay
 }
 
 // userPlan is everything needed to write one user's export.
@@ -62,7 +63,7 @@ type userPlan struct {
 
 // planUser lists the user's source objects, checks them, reads each
 // broadcast.json and fingerprints the lot.
-func planUser(ctx context.Context, src blob.Store, u User) (*userPlan, error) {
+func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPlan, error) {
 	prefix := "broadcasts/" + u.ID + "/"
 	byBroadcast := map[string][]blob.Info{}
 	fp := sha256.New()
@@ -83,6 +84,9 @@ func planUser(ctx context.Context, src blob.Store, u User) (*userPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
+	if remux { // an export made without remuxing is redone once ffmpeg is there
+		fmt.Fprintf(fp, "remux\n")
+	}
 	p := &userPlan{User: u, Fingerprint: "sha256:" + hex.EncodeToString(fp.Sum(nil))}
 	ids := make([]string, 0, len(byBroadcast))
 	for id := range byBroadcast {
@@ -93,6 +97,9 @@ func planUser(ctx context.Context, src blob.Store, u User) (*userPlan, error) {
 		b, media, warn, err := planBroadcast(ctx, src, u.ID, bid, byBroadcast[bid])
 		if err != nil {
 			return nil, fmt.Errorf("broadcast %s: %w", bid, err)
+		}
+		if remux && b.ReplayFormat == "hls" {
+			media = append(media, remuxEntry(b, media))
 		}
 		p.Broadcasts = append(p.Broadcasts, b)
 		p.Media = append(p.Media, media...)
@@ -169,6 +176,26 @@ func ParseBroadcast(raw []byte) (*Broadcast, error) {
 		b.DurationSeconds = end.Sub(start).Seconds()
 	}
 	return &b, nil
+}
+
+// remuxEntry plans the MP4 made from a broadcast's HLS replay, next to it
+// (the HLS files are kept too: nothing of the source is dropped). Its size
+// is estimated as the segments' total; MPEG-TS carries more overhead than
+// MP4, so the estimate errs high.
+func remuxEntry(b *Broadcast, media []entry) entry {
+	var size int64
+	var playlist string
+	for _, e := range media {
+		if strings.HasSuffix(e.Path, "/hls/playlist.m3u8") {
+			playlist = e.Key
+		} else if strings.Contains(e.Path, "/hls/") {
+			size += e.Size
+		}
+	}
+	return entry{
+		Path: "data/broadcasts/" + b.ID + "/replay.mp4", Size: size, ModTime: media[0].ModTime,
+		Remux: &hlsSource{Playlist: playlist, Dir: hlsDir(playlist), Broadcast: b},
+	}
 }
 
 // describeMedia records where the replay, thumbnail and chat are, and warns

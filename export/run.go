@@ -58,7 +58,11 @@ func Run(ctx context.Context, src, dst blob.Store, opts Options) (*Report, error
 	if opts.ShardIndex < 0 || opts.ShardIndex >= opts.ShardCount {
 		return nil, fmt.Errorf("shard index %d out of range for %d shards", opts.ShardIndex, opts.ShardCount)
 	}
-	r := &runner{src: src, dst: dst, opts: opts, report: newReport(opts)}
+	r := &runner{src: src, dst: dst, opts: opts, report: newReport(opts),
+		remux: remuxer{ffmpeg: opts.FFmpeg, mode: opts.Remux}}
+	if opts.Remux == RemuxRequire && opts.FFmpeg == "" {
+		return nil, errors.New("remux required but no ffmpeg given")
+	}
 	total, err := r.countUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -74,6 +78,7 @@ type runner struct {
 	src, dst blob.Store
 	opts     Options
 	report   *Report
+	remux    remuxer
 }
 
 func (r *runner) mine(id string) bool {

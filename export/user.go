@@ -40,7 +40,7 @@ func (r *runner) exportUser(ctx context.Context, u User) Outcome {
 
 func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	o := Outcome{User: u.ID}
-	plan, err := planUser(ctx, r.src, u)
+	plan, err := planUser(ctx, r.src, u, r.remux.enabled())
 	if err != nil {
 		return o, err
 	}
@@ -60,6 +60,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	defer release()
 	r.abortLeftovers(ctx, u.ID)
 	m, err := r.write(ctx, plan, old)
+	o.Warnings = plan.Warnings // writing may have added some
 	if err != nil {
 		return o, err
 	}
@@ -146,7 +147,9 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest) (*Man
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += 64 << 10
 		}
-		rec, files, err := writePart(ctx, r.src, r.dst, key, n, entries, hint, r.opts.Progress.Bytes, tail)
+		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
+			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
+		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
 			return nil, fmt.Errorf("part %d of %d: %w", n, len(parts), err)
 		}

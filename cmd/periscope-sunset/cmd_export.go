@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ func exportCommand() *cli.Command {
 				Usage: "export only the user ids listed in this file, one per line"},
 			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
 				Usage: "split each export into numbered zip parts of about this size, e.g. 4GiB (0: one part)"},
+			&cli.StringFlag{Name: "remux", EnvVars: env("remux"), Value: "auto",
+				Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
+			&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
+				Usage: "the ffmpeg binary used for --remux"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
 			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
@@ -114,6 +119,9 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		return opts, usagef(c, "--max-part-size %s: want 0 (one part) or at least 1MiB", c.String("max-part-size"))
 	}
 	opts.MaxPartSize = size
+	if opts.Remux, opts.FFmpeg, err = remuxOptions(c); err != nil {
+		return opts, err
+	}
 	if f := c.String("users"); f != "" {
 		if opts.Only, err = readUserList(f); err != nil {
 			return opts, usagef(c, "--users: %v", err)
@@ -143,4 +151,22 @@ func readUserList(name string) (map[string]bool, error) {
 		ids[id] = true
 	}
 	return ids, sc.Err()
+}
+
+// remuxOptions resolves --remux and --ffmpeg: auto without ffmpeg quietly
+// keeps HLS replays; require without ffmpeg is a usage error.
+func remuxOptions(c *cli.Context) (export.RemuxMode, string, error) {
+	mode := export.RemuxMode(c.String("remux"))
+	switch mode {
+	case export.RemuxNever:
+		return mode, "", nil
+	case export.RemuxAuto, export.RemuxRequire:
+	default:
+		return "", "", usagef(c, "--remux %q: want auto, never or require", mode)
+	}
+	bin, err := exec.LookPath(c.String("ffmpeg"))
+	if err != nil && mode == export.RemuxRequire {
+		return "", "", usagef(c, "--remux require: ffmpeg not found (%v); install it or give --ffmpeg PATH", err)
+	}
+	return mode, bin, nil
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,12 +127,11 @@ func TestRecommend(t *testing.T) {
 			},
 		},
 		{
-			// A deadline of 48 h with 50% headroom targets 24 h; at 10
-			// MB/s per vCPU 1 TB (1e12 bytes export) needs 1e11 vCPU-s... on
-			// one user it would be 100,000 s, so split it over 4 users of
-			// 250 GB: each 25,000 s on one worker (under 86,400 s). Bytes:
-			// 1e12 / (2 vCPU × 10 MB/s) = 50,000 s on one c7g.large, which
-			// fits 24 h (86,400 s).
+			// A 48 h deadline with 50% headroom targets 24 h (86,400 s).
+			// Four users whose exports are exactly 250 GB (no files, so
+			// only the 4,096-byte overhead) are 1e12 bytes: at 10 MB/s per
+			// vCPU one c7g.large (20 MB/s) takes 50,000 s, which fits.
+			// Each user alone takes 25,000 s on one worker.
 			name: "deadline, headroom and throughput come from the options",
 			cat: catalogOf([]*userStat{
 				{id: "a", bytes: 250e9 - 4096, files: 0}, {id: "b", bytes: 250e9 - 4096, files: 0},
@@ -143,9 +143,11 @@ func TestRecommend(t *testing.T) {
 				want(t, "instance", r.Instance.Name, "c7g.large")
 				want(t, "bound", r.Bound, "bytes")
 				want(t, "export bytes", r.ExportBytes, int64(1e12))
-				// 4 users × (list, manifest GET, PUT-less multipart: create
-				// and complete, manifest PUT, 2 listings, claim) = 8 each.
-				wantNear(t, "hours", r.Hours, (50_000+4*8*0.05/8)/3600)
+				// Round trips: 4 users × 8 (list, manifest GET, claim, two
+				// listings, create and complete, manifest PUT) × 50 ms / 8
+				// workers = 0.2 s, far under the bytes' 50,000 s.
+				wantNear(t, "hours", r.Hours, 50_000.0/3600)
+				wantNear(t, "largest user hours", r.LargestUserHours, (25_000+8*0.05)/3600)
 				want(t, "timeout", r.TimeoutSeconds, int64(172_800))
 			},
 		},
@@ -222,9 +224,9 @@ func TestHistogram(t *testing.T) {
 	users := []*userStat{{id: "a", bytes: 5}, {id: "b", bytes: 6}, {id: "c", bytes: 100}, {id: "z", bytes: 0}}
 	got := histogram(users, 2)
 	want(t, "histogram", fmt.Sprint(got), fmt.Sprint([]Bucket{
-		{Min: 0, Max: 0, Users: 3, Bytes: 0},     // 2 users without broadcasts + one with empty files
-		{Min: 4, Max: 16, Users: 2, Bytes: 11},   // 5 and 6
-		{Min: 16, Max: 64, Users: 0, Bytes: 0},   // the gap shows
+		{Min: 0, Max: 0, Users: 3, Bytes: 0},      // 2 users without broadcasts + one with empty files
+		{Min: 4, Max: 16, Users: 2, Bytes: 11},    // 5 and 6
+		{Min: 16, Max: 64, Users: 0, Bytes: 0},    // the gap shows
 		{Min: 64, Max: 256, Users: 1, Bytes: 100}, // 100
 	}))
 	if h := histogram(nil, 0); len(h) != 0 {
@@ -249,7 +251,7 @@ func wantNear(t *testing.T, what string, got, want float64) {
 func wantNote(t *testing.T, r *Recommendation, text string) {
 	t.Helper()
 	for _, n := range r.Notes {
-		if contains(n, text) {
+		if strings.Contains(n, text) {
 			return
 		}
 	}

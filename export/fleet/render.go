@@ -186,6 +186,8 @@ func hours(h float64) string {
 	return strconv.FormatFloat(h*3600, 'f', 0, 64) + " s"
 }
 
+// mbps formats bytes per second as MB/s (10^6 bytes) to 4 significant
+// digits: 50, 400, 0.001.
 func mbps(bytesPerSecond float64) string {
-	return strconv.FormatFloat(bytesPerSecond/1e6, 'f', 1, 64)
+	return strconv.FormatFloat(bytesPerSecond/1e6, 'g', 4, 64)
 }

@@ -105,7 +105,7 @@ func TestUserRequests(t *testing.T) {
 			// 2,500 objects take three list pages; the 1 MiB of source is
 			// 1,048,576 + 4,096 + 640,000 = 1,692,672 bytes of zip.
 			name: "2,500 small files", bytes: mib, files: 2500, broadcasts: 500, rate: 50e6,
-			want: Requests{SourceGet: 3000, SourceList: 3, DestGet: 1, DestPut: 2, DestList: 2, Claims: 1},
+			want:       Requests{SourceGet: 3000, SourceList: 3, DestGet: 1, DestPut: 2, DestList: 2, Claims: 1},
 			roundTrips: 3000 + 3 + 1 + 2 + 2 + 1,
 		},
 	} {
