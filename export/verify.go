@@ -228,10 +228,10 @@ func (v *bagCheck) compare(m *Manifest) {
 			v.problem("%s: in the parts but not in manifest.json", p)
 		}
 	}
-	v.checkBag(m)
+	v.checkBag()
 }
 
-func (v *bagCheck) checkBag(m *Manifest) {
+func (v *bagCheck) checkBag() {
 	if string(v.tags[bagitTxt]) != bagitDeclaration {
 		v.problem("%s: missing or not a BagIt 1.0 declaration", bagitTxt)
 	}
@@ -267,7 +267,7 @@ func (v *bagCheck) checkManifest(name string, covered func(string) bool) {
 		if !ok || !covered(p) {
 			v.problem("%s lists %s, which the bag does not hold", name, p)
 		} else if g.SHA256 != sums[p] {
-			v.problem("%s: %s has sha256 %s, %s says %s", p, name, g.SHA256, name, sums[p])
+			v.problem("%s: has sha256 %s, %s says %s", p, g.SHA256, name, sums[p])
 		}
 	}
 	if name != manifestTxt {

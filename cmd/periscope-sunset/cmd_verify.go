@@ -11,14 +11,22 @@ import (
 
 func verifyCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "verify",
-		Usage: "re-read exports and check every byte against their manifests",
-		Description: "For each user (all users with a manifest.json, or those given with --user), re-reads\n" +
-			"every part and checks its size and SHA-256 against manifest.json, then every file in\n" +
-			"it against manifest.json and the bag's manifest-sha256.txt, tagmanifest-sha256.txt and\n" +
-			"Payload-Oxum. Prints one line per problem and exits 3 if any export is not intact.",
+		Name:      "verify",
+		Usage:     "re-read exports (or a user's download) and check every byte against their manifests",
+		ArgsUsage: "[FOLDER]",
+		Description: "With --dest: for each user (all users with a manifest.json, or those given with\n" +
+			"--user), re-reads every part and checks its size and SHA-256 against manifest.json,\n" +
+			"then every file in it against manifest.json and the bag's manifest-sha256.txt,\n" +
+			"tagmanifest-sha256.txt and Payload-Oxum.\n\n" +
+			"With a FOLDER of downloaded parts (periscope-<user>*.zip) or of an extracted export\n" +
+			"(bagit.txt at the top): checks it against the bag's own manifests and that no part\n" +
+			"is missing, so a broken download can be told from a good one.\n\n" +
+			"Prints one line per problem and exits 3 if anything is not intact.\n\n" +
+			"Examples:\n  periscope-sunset verify --dest s3://exports/periscope --user alice\n" +
+			"  periscope-sunset verify ~/Downloads            # the parts you downloaded\n" +
+			"  periscope-sunset verify ~/periscope-alice      # the folder you extracted them into",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "dest", EnvVars: env("dest"), Required: true,
+			&cli.StringFlag{Name: "dest", EnvVars: env("dest"),
 				Usage: "where the exports are: folder, file:///path or s3://bucket/prefix"},
 			&cli.StringSliceFlag{Name: "user", EnvVars: env("user"),
 				Usage: "check only this user id (repeat for more)"},
@@ -30,6 +38,12 @@ func verifyCommand() *cli.Command {
 }
 
 func runVerify(c *cli.Context) error {
+	if dir := c.Args().First(); dir != "" || export.LooksLikeDownload(c.String("dest")) {
+		if dir == "" {
+			dir = c.String("dest")
+		}
+		return verifyDownload(c, dir)
+	}
 	cfg, err := s3Config(c)
 	if err != nil {
 		return err
@@ -43,22 +57,10 @@ func runVerify(c *cli.Context) error {
 			return usagef(c, "--user %q: not a valid user id", u)
 		}
 	}
-	enc := json.NewEncoder(c.App.Writer)
 	opts := export.VerifyOptions{
-		Users:   c.StringSlice("user"),
-		Workers: c.Int("workers"),
-		Progress: func(r export.UserCheck) {
-			if c.Bool("json") {
-				enc.Encode(r)
-				return
-			}
-			if r.OK() {
-				fmt.Fprintf(c.App.Writer, "ok    %s: %d part(s), %d files, %s\n", r.User, r.Parts, r.Files, humanBytes(r.Bytes))
-			}
-			for _, p := range r.Problems {
-				fmt.Fprintf(c.App.Writer, "FAIL  %s: %s\n", r.User, p)
-			}
-		},
+		Users:    c.StringSlice("user"),
+		Workers:  c.Int("workers"),
+		Progress: checkPrinter(c),
 	}
 	results, err := export.Verify(c.Context, dst, opts)
 	if err == nil && !c.Bool("json") {
@@ -66,6 +68,36 @@ func runVerify(c *cli.Context) error {
 	}
 	if err == nil && len(results) == 0 && len(opts.Users) == 0 {
 		return fmt.Errorf("no exports found in %s", dst)
+	}
+	return err
+}
+
+// checkPrinter prints one verdict per user: a line, or JSON with --json.
+func checkPrinter(c *cli.Context) func(export.UserCheck) {
+	enc := json.NewEncoder(c.App.Writer)
+	return func(r export.UserCheck) {
+		if c.Bool("json") {
+			enc.Encode(r)
+			return
+		}
+		if r.OK() {
+			fmt.Fprintf(c.App.Writer, "ok    %s: %d part(s), %d files, %s\n", r.User, r.Parts, r.Files, humanBytes(r.Bytes))
+		}
+		for _, p := range r.Problems {
+			fmt.Fprintf(c.App.Writer, "FAIL  %s: %s\n", r.User, p)
+		}
+	}
+}
+
+// verifyDownload checks a folder on the user's side: downloaded parts or
+// an extracted export.
+func verifyDownload(c *cli.Context, dir string) error {
+	results, err := export.VerifyDownload(dir)
+	for _, r := range results {
+		checkPrinter(c)(r)
+	}
+	if err == nil && !c.Bool("json") {
+		fmt.Fprintf(c.App.Writer, "intact: %s holds complete, unaltered export(s)\n", dir)
 	}
 	return err
 }
