@@ -12,11 +12,11 @@ import (
 
 // GateState is what the gate enforces.
 type GateState struct {
-	Blocked    bool      // sign-ups refused
-	Reason     string    // why, for the refusal's message
-	InfoURL    string    // Link: <InfoURL>; rel="sunset"
-	SunsetAt   time.Time // Sunset header; zero: none
-	ReadOnlyAt time.Time // from then on mutating requests are refused; zero: never
+	Blocked    bool      `json:"blocked"`               // sign-ups refused
+	Reason     string    `json:"reason,omitempty"`      // why, for the refusal's message
+	InfoURL    string    `json:"info_url,omitempty"`    // Link: <InfoURL>; rel="sunset"
+	SunsetAt   time.Time `json:"sunset_at,omitzero"`    // Sunset header; zero: none
+	ReadOnlyAt time.Time `json:"read_only_at,omitzero"` // from then on mutating requests are refused; zero: never
 }
 
 // StateSource is where the gate reads its state; State.GateSource reads it

@@ -59,7 +59,8 @@ func ParseRoutes(ss []string) ([]Route, error) {
 // NormalizePath reduces a URL path to the form the gate compares, so that
 // the spellings servers and frameworks treat as one route compare equal:
 // percent-encoding (repeatedly, so %252F counts as /) and %2F, backslashes,
-// path parameters (/signup;jsessionid=1), NUL truncation, trailing dots and
+// path parameters (/signup;jsessionid=1), encoded ?, # and NUL that end
+// the path, trailing dots and
 // spaces, doubled and trailing slashes, dot segments, letter case, and a
 // format extension on the last segment (/signup.json). Over-matching is the
 // safe side for a gate: it refuses a little more, never less.
@@ -72,10 +73,15 @@ func NormalizePath(raw string) string {
 		}
 		p = u
 	}
+	// A decoded ?, # or NUL ends the path for servers that decode twice or
+	// hand C strings on.
+	if i := strings.IndexAny(p, "?#\x00"); i >= 0 {
+		p = p[:i]
+	}
 	p = strings.ReplaceAll(p, `\`, "/")
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
-		if j := strings.IndexAny(s, ";\x00"); j >= 0 {
+		if j := strings.IndexByte(s, ';'); j >= 0 {
 			s = s[:j]
 		}
 		if s != "." && s != ".." {

@@ -50,6 +50,14 @@ func (p Plan) Milestone(step string) (Milestone, bool) {
 	return Milestone{}, false
 }
 
+// Location is the plan's time zone (UTC if it cannot be loaded).
+func (p Plan) Location() *time.Location {
+	if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
 // Plan reads the current schedule, or ErrNoPlan.
 func (s *State) Plan(ctx context.Context) (Plan, error) {
 	n, body, err := latestVersion(ctx, s.st, planPrefix)

@@ -24,11 +24,11 @@ type TickOptions struct {
 
 // What a tick did with one step.
 const (
-	ActionRan      = "ran"      // ran an automatic step
-	ActionOpened   = "opened"   // opened a manual step: instructions printed, awaiting confirmation
-	ActionWaiting  = "waiting"  // a manual step still awaits confirmation
+	ActionRan      = "ran"       // ran an automatic step
+	ActionOpened   = "opened"    // opened a manual step: instructions printed, awaiting confirmation
+	ActionWaiting  = "waiting"   // a manual step still awaits confirmation
 	ActionWouldRun = "would run" // dry run
-	ActionSkipped  = "skipped"  // another tick holds the step
+	ActionSkipped  = "skipped"   // another tick holds the step
 )
 
 // StepRun is what one tick did with one due step.

@@ -52,6 +52,8 @@ func newApp() *cli.App {
 			verifyCommand(),
 			statusCommand(),
 			planCommand(),
+			linksCommand(),
+			serveCommand(),
 			fixturesCommand(),
 			signupsCommand(),
 			delistCommand(),
