@@ -32,7 +32,20 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, opts PutOpti
 		return Info{}, err
 	}
 	u := &upload{s: s, key: key, objKey: k, opts: opts, first: firstPartSize(opts.SizeHint)}
-	buf, last, err := u.readPart(ctx, r, 1)
+	// Most objects of an export run are small (manifests, claims, reports,
+	// small users' zips): read a small head first, and send it as one PUT
+	// without touching the budget when the stream ends there.
+	headp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(headp)
+	n, err := io.ReadFull(r, *headp)
+	head := (*headp)[:n]
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return u.putObject(ctx, head)
+	case err != nil:
+		return Info{}, u.errorf("read: %w", err)
+	}
+	buf, last, err := u.readPart(ctx, io.MultiReader(bytes.NewReader(head), r), 1)
 	if err != nil {
 		return Info{}, err
 	}
@@ -42,6 +55,11 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, opts PutOpti
 	}
 	return u.run(ctx, buf, r)
 }
+
+// smallSize is the head read before a Put commits to a part buffer.
+const smallSize = 256 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallSize); return &b }}
 
 // upload is one Put in progress.
 type upload struct {
