@@ -138,7 +138,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		if matchAny(g.signups, methods, p) {
 			switch {
 			case !known:
-				w.Header().Set("Retry-After", strconv.Itoa(int(g.refresh.Seconds())))
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(g.refresh.Seconds()))))
 				refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
 					"Sign-ups are unavailable right now; try again later.", "")
 				return

@@ -2,6 +2,7 @@ package sunset
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -76,3 +77,26 @@ func (e *ConflictError) Unwrap() error { return e.Err }
 // IsConflict reports whether err is a lost race (a ConflictError or a bare
 // failed precondition).
 func IsConflict(err error) bool { return errors.Is(err, blob.ErrPrecondition) }
+
+// StoreOptions tune OpenURL's S3 access; the zero value uses the standard
+// AWS configuration chain (AWS_ENDPOINT_URL_S3 included).
+type StoreOptions struct {
+	S3Endpoint  string // for S3-compatible servers
+	S3PathStyle bool   // address buckets as https://host/bucket
+}
+
+// OpenURL opens the state at a local folder, a file:///path or an
+// s3://bucket/prefix URL. It is how programs outside this module, which
+// cannot name the internal store package, embed the Gate:
+//
+//	state, err := sunset.OpenURL(ctx, "s3://ops/sunset", sunset.Options{}, sunset.StoreOptions{})
+//	gate := sunset.NewGate(state.GateSource(), sunset.GateOptions{SignupRoutes: []string{"POST /signup"}})
+//	go gate.Run(ctx)
+//	http.ListenAndServe(":8080", gate.Wrap(mux))
+func OpenURL(ctx context.Context, rawURL string, o Options, so StoreOptions) (*State, error) {
+	st, err := blob.Open(ctx, rawURL, blob.S3Config{Endpoint: so.S3Endpoint, PathStyle: so.S3PathStyle})
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", rawURL, err)
+	}
+	return Open(st, o), nil
+}

@@ -44,10 +44,15 @@ type StepRun struct {
 // TickReport lists what a tick did, step by step; steps not due and steps
 // already done are left out.
 type TickReport struct {
-	Now    time.Time `json:"now"`
-	Runs   []StepRun `json:"runs"`
-	DryRun bool      `json:"dry_run,omitempty"`
+	Now      time.Time   `json:"now"`
+	Runs     []StepRun   `json:"runs"`
+	Next     *StepStatus `json:"next,omitempty"` // the next step not due yet, if any
+	TimeZone string      `json:"time_zone"`      // the plan's
+	DryRun   bool        `json:"dry_run,omitempty"`
 }
+
+// Location is the plan's time zone, for showing times.
+func (r TickReport) Location() *time.Location { return Plan{TimeZone: r.TimeZone}.Location() }
 
 // StepsFailedError says which steps failed in a tick; the others ran.
 type StepsFailedError struct{ Steps []string }
@@ -64,10 +69,13 @@ func (s *State) Tick(ctx context.Context, o TickOptions) (TickReport, error) {
 	if err != nil {
 		return TickReport{}, err
 	}
-	rep := TickReport{Now: s.now(), DryRun: s.dry}
+	rep := TickReport{Now: s.now(), TimeZone: p.TimeZone, DryRun: s.dry}
 	tickID := randomID(8)
 	var failed []string
 	for _, st := range statuses {
+		if st.State == StatePending && (rep.Next == nil || st.Due.Before(rep.Next.Due)) {
+			rep.Next = &st
+		}
 		run, ok := s.tickStep(ctx, p, st, o, tickID)
 		if !ok {
 			continue

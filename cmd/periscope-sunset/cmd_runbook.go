@@ -108,14 +108,17 @@ func runRunbookTick(c *cli.Context) error {
 	if err != nil && !errors.As(err, &failed) {
 		return err
 	}
-	printTick(c, rep)
+	printTick(c, rep, rep.Location())
 	return err
 }
 
-func printTick(c *cli.Context, rep sunset.TickReport) {
+func printTick(c *cli.Context, rep sunset.TickReport, loc *time.Location) {
 	w := c.App.Writer
 	if len(rep.Runs) == 0 {
-		fmt.Fprintln(w, "nothing due: every due step is done (see periscope-sunset runbook status)")
+		fmt.Fprintln(w, "nothing to do now: every step that is due is done")
+	}
+	if rep.Next != nil {
+		fmt.Fprintf(w, "next: %s at %s\n", rep.Next.Step, showTime(rep.Next.Due, loc))
 	}
 	for _, r := range rep.Runs {
 		label := r.Action

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -97,8 +98,16 @@ type usageError struct {
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// usagef makes a usage error that names the whole command path ("runbook
+// confirm"), so the hint to run --help works for subcommands too.
 func usagef(c *cli.Context, format string, args ...any) error {
-	return &usageError{command: c.Command.FullName(), err: fmt.Errorf(format, args...)}
+	var names []string
+	for _, x := range c.Lineage() {
+		if x.Command != nil && x.Command.Name != "" && x.Command.Name != c.App.Name {
+			names = append([]string{x.Command.Name}, names...)
+		}
+	}
+	return &usageError{command: strings.Join(names, " "), err: fmt.Errorf(format, args...)}
 }
 
 func toolVersion() string {
