@@ -25,6 +25,7 @@ table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: bold; padding: .25rem 0; }
 th, td { border: 1px solid #bbb; padding: .4rem .6rem; text-align: left; vertical-align: top; }
 td code { word-break: break-all; font-size: .85rem; }
+td.size { white-space: nowrap; }
 a { color: #0645ad; }
 a:focus { outline: 3px solid #1a1a1a; outline-offset: 2px; }
 code { background: #f3f3f3; padding: 0 .2rem; }
