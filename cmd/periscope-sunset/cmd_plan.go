@@ -26,7 +26,7 @@ func planCommand() *cli.Command {
 				Usage: "source archive: folder, file:///path or s3://bucket/prefix"},
 			&cli.Float64Flag{Name: "throughput-per-vcpu", EnvVars: env("throughput-per-vcpu"),
 				Value: fleet.DefaultThroughputPerVCPU / 1e6,
-				Usage: "MB/s (10^6 bytes) one vCPU exports, source to destination (default: the project's benchmark, conservatively)"},
+				Usage: "MB/s (10^6 bytes) one vCPU exports, source to destination; the default is from the project's benchmark, made conservative"},
 			&cli.DurationFlag{Name: "deadline", EnvVars: env("deadline"), Value: fleet.DefaultDeadline,
 				Usage: "when the whole export must be done, e.g. 24h, 72h"},
 			&cli.IntFlag{Name: "workers-per-vcpu", EnvVars: env("workers-per-vcpu"), Value: 4,

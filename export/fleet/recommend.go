@@ -14,14 +14,16 @@ import (
 // DefaultThroughputPerVCPU is the bytes per second one vCPU of a shard is
 // assumed to export, source to destination: 50 MB/s.
 //
-// Measured with the project's own export on a 2-vCPU x86-64 machine (see
-// BenchmarkExportThroughput and deploy/README-fleet.md): folder to folder
-// it ran at about 490 MB/s per vCPU (2.0 GB in 2.05 s, page cache warm),
-// and S3 to S3 through versitygw on loopback, the server sharing the same
-// two cores, at 115 MB/s per vCPU (2.0 GB in 8.4-10.6 s). Real S3 adds TLS,
-// network latency and the instance's network bandwidth, none of which the
-// loopback run pays, so the default is well under half the S3 figure.
-// Measure your own with a trial shard and pass --throughput-per-vcpu.
+// Measured with the project's own export on the 2-vCPU x86-64 development
+// machine, on a generated archive (BenchmarkExportThroughput, and the built
+// binary under /usr/bin/time; see deploy/README-fleet.md): folder to folder
+// 233 to 491 MB/s per vCPU (fresh destination on disk, or page cache warm);
+// S3 to S3 through versitygw on loopback, the server sharing the same two
+// cores, 95 to 120 MB/s per vCPU. Real S3 adds TLS, per-request network
+// latency and the instance's bandwidth limit (every byte crosses the
+// network twice), none of which a loopback run pays, so the default is
+// well under half the S3 figure. A trial shard's run report gives the
+// real figure: pass it as --throughput-per-vcpu.
 const DefaultThroughputPerVCPU = 50e6
 
 // DefaultDeadline is the deadline when none is given.
@@ -105,8 +107,10 @@ type Recommendation struct {
 	LargestUserHours float64 `json:"largest_user_hours"`
 	Hours            float64 `json:"estimated_hours"`
 	// Bound says what sets Hours: "bytes", "requests" or "largest user".
-	Bound          string  `json:"bound"`
-	TargetHours    float64 `json:"target_hours"`
+	Bound       string  `json:"bound"`
+	TargetHours float64 `json:"target_hours"`
+	// FitsDeadline reports Hours within TargetHours, the deadline less
+	// its headroom.
 	FitsDeadline   bool    `json:"fits_deadline"`
 	VCPUHours      float64 `json:"vcpu_hours"`
 	TimeoutSeconds int64   `json:"timeout_seconds"`

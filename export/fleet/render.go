@@ -33,13 +33,13 @@ func (r *Recommendation) writeCatalog(w io.Writer) {
 		count(int64(c.Users)), count(int64(c.UsersWithBroadcasts)), count(int64(c.EmptyUsers())))
 	fmt.Fprintf(w, "  broadcasts\t%s\t\n", count(c.Broadcasts))
 	fmt.Fprintf(w, "  source objects\t%s\t%s in all, every one copied into its user's export\n",
-		count(c.Files), Bytes(c.Bytes))
+		count(c.Files), byteSize(c.Bytes))
 	if c.Largest.ID != "" {
-		fmt.Fprintf(w, "  largest user\t%s\t%s in %s objects\n", c.Largest.ID, Bytes(c.Largest.Bytes), count(c.Largest.Files))
+		fmt.Fprintf(w, "  largest user\t%s\t%s in %s objects\n", c.Largest.ID, byteSize(c.Largest.Bytes), count(c.Largest.Files))
 	}
 	if c.Orphans.Users > 0 {
 		fmt.Fprintf(w, "  not exported\t%s\tfolders under broadcasts/ of users not in users.jsonl: %s objects, %s\n",
-			count(int64(c.Orphans.Users)), count(c.Orphans.Files), Bytes(c.Orphans.Bytes))
+			count(int64(c.Orphans.Users)), count(c.Orphans.Files), byteSize(c.Orphans.Bytes))
 	}
 }
 
@@ -56,7 +56,7 @@ func (r *Recommendation) writeHistogram(w io.Writer) {
 	for _, b := range h {
 		label := "nothing"
 		if b.Max > 0 {
-			label = Bytes(b.Min) + " - " + Bytes(b.Max)
+			label = byteSize(b.Min) + " - " + byteSize(b.Max)
 		}
 		bar := strings.Repeat("#", (b.Users*40+most-1)/most)
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", label, count(int64(b.Users)), bar)
@@ -75,17 +75,17 @@ func (r *Recommendation) writeFleet(w io.Writer) {
 		r.WorkersPerShard, a.WorkersPerVCPU)
 	fmt.Fprintf(w, "  job memory\t%d MiB\t7/8 of the instance; the rest is for the OS and the ECS agent or kubelet\n", r.JobMemoryMiB)
 	fmt.Fprintf(w, "  memory budget\t%s\t--memory-budget: two 8 MiB part buffers per worker, at most half the job memory\n",
-		Bytes(r.MemoryBudget))
+		byteSize(r.MemoryBudget))
 	fmt.Fprintf(w, "  fleet\t%d vCPU\tat once: the account's Spot quota for standard instances (A, C, D, H, I, M, R, T, Z) must allow it\n",
 		r.FleetVCPUs)
 	fmt.Fprintf(w, "  throughput\t%s MB/s\tper vCPU (--throughput-per-vcpu; the default comes from the project's benchmark, see deploy/README-fleet.md), %s MB/s per shard\n",
 		mbps(a.ThroughputPerVCPU), mbps(a.ThroughputPerVCPU*float64(it.VCPUs)))
 	fmt.Fprintf(w, "  export size\t%s\tthe source plus about 4 KiB per user and 256 B per file of zip headers, viewer and BagIt files\n",
-		Bytes(r.ExportBytes))
+		byteSize(r.ExportBytes))
 	fs := r.FullestShard
 	fmt.Fprintf(w, "  estimated time\t%s\tset by %s: %s\n", hours(r.Hours), r.Bound, r.whyHours())
 	fmt.Fprintf(w, "  fullest shard\t#%d\t%s users, %s, %s requests waited on in turn; %s\n",
-		fs.Index, count(int64(fs.Users+0.5)), Bytes(fs.Bytes), count(fs.RoundTrips), hours(fs.Hours))
+		fs.Index, count(int64(fs.Users+0.5)), byteSize(fs.Bytes), count(fs.RoundTrips), hours(fs.Hours))
 	if r.Catalog.Largest.ID != "" {
 		fmt.Fprintf(w, "  largest user\t%s\t%s on one worker at one vCPU's throughput: one worker exports a whole user\n",
 			hours(r.LargestUserHours), r.Catalog.Largest.ID)
@@ -107,7 +107,7 @@ func (r *Recommendation) whyHours() string {
 	a := r.Assumptions
 	switch r.Bound {
 	case "largest user":
-		return fmt.Sprintf("one worker exports %s (%s) alone", r.Catalog.Largest.ID, Bytes(r.Catalog.Largest.Bytes))
+		return fmt.Sprintf("one worker exports %s (%s) alone", r.Catalog.Largest.ID, byteSize(r.Catalog.Largest.Bytes))
 	case "requests":
 		return fmt.Sprintf("the fullest shard's requests at %.0f ms each, %d at a time (one per worker)",
 			a.RequestLatencyMS, r.WorkersPerShard)
@@ -141,8 +141,8 @@ func (r *Recommendation) writeRequests(w io.Writer) {
 		count(q.Total), count(q.PutClass), count(q.GetClass))
 }
 
-// Bytes formats a size in binary units: 0 B, 512 B, 1 KiB, 1.5 GiB.
-func Bytes(n int64) string {
+// byteSize formats a size in binary units: 0 B, 512 B, 1 KiB, 1.5 GiB.
+func byteSize(n int64) string {
 	if n < 1024 {
 		return strconv.FormatInt(n, 10) + " B"
 	}

@@ -62,8 +62,8 @@ func TestWriteText(t *testing.T) {
 func TestBytesAndCount(t *testing.T) {
 	for in, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB",
 		5 << 30: "5 GiB", 3 << 40: "3 TiB"} {
-		if got := Bytes(in); got != want {
-			t.Errorf("Bytes(%d) = %q, want %q", in, got, want)
+		if got := byteSize(in); got != want {
+			t.Errorf("byteSize(%d) = %q, want %q", in, got, want)
 		}
 	}
 	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1000: "-1,000"} {
