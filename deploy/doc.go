@@ -4,6 +4,6 @@
 // AWS CLI call, validated against the AWS service model by
 // validate_cli_input.py and handed to the real AWS CLI), the Kubernetes
 // indexed Job (kubernetes/export-job.yaml), and the repository's
-// Dockerfile. The runbook is README-fleet.md. The package has no code of
+// Dockerfile. The runbook is the README section "Running the export on a fleet". The package has no code of
 // its own.
 package deploy

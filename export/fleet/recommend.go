@@ -16,7 +16,7 @@ import (
 //
 // Measured with the project's own export on the 2-vCPU x86-64 development
 // machine, on a generated archive (BenchmarkExportThroughput, and the built
-// binary under /usr/bin/time; see deploy/README-fleet.md): folder to folder
+// binary under /usr/bin/time; see the README, "Running the export on a fleet"): folder to folder
 // 233 to 491 MB/s per vCPU (fresh destination on disk, or page cache warm);
 // S3 to S3 through versitygw on loopback, the server sharing the same two
 // cores, 95 to 120 MB/s per vCPU. Real S3 adds TLS, per-request network

@@ -78,7 +78,7 @@ func (r *Recommendation) writeFleet(w io.Writer) {
 		byteSize(r.MemoryBudget))
 	fmt.Fprintf(w, "  fleet\t%d vCPU\tat once: the account's Spot quota for standard instances (A, C, D, H, I, M, R, T, Z) must allow it\n",
 		r.FleetVCPUs)
-	fmt.Fprintf(w, "  throughput\t%s MB/s\tper vCPU (--throughput-per-vcpu; the default comes from the project's benchmark, see deploy/README-fleet.md), %s MB/s per shard\n",
+	fmt.Fprintf(w, "  throughput\t%s MB/s\tper vCPU (--throughput-per-vcpu; the default comes from the project's benchmark, see the README), %s MB/s per shard\n",
 		mbps(a.ThroughputPerVCPU), mbps(a.ThroughputPerVCPU*float64(it.VCPUs)))
 	fmt.Fprintf(w, "  export size\t%s\tthe source plus about 4 KiB per user and 256 B per file of zip headers, viewer and BagIt files\n",
 		byteSize(r.ExportBytes))
