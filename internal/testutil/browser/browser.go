@@ -10,18 +10,17 @@
 package browser
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/syncbuf"
 )
 
 // EnvChromium names the environment variable that points at a Chromium
@@ -45,7 +44,7 @@ type Browser struct {
 func New(t testing.TB) *Browser {
 	t.Helper()
 	bin := findChromium(t)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
@@ -162,23 +161,4 @@ func findChromium(t testing.TB) string {
 	t.Fatalf("headless Chromium not found: install Debian's chromium package " +
 		"(apt-get install -y chromium, as scripts/install-deps does), or set " + EnvChromium + " to a Chromium binary")
 	return ""
-}
-
-// lockedBuffer collects the browser's output, written from several
-// goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,7 +5,6 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/syncbuf"
 )
 
 // EnvBinary names the environment variable that points at a versitygw
@@ -49,7 +48,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := findBinary(t)
 	srv := &Server{AccessKey: randomHex(10), SecretKey: randomHex(20), Region: "us-east-1"}
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("versitygw output:\n%s", out)
@@ -69,7 +68,7 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func (s *Server) start(bin, dir string, out *lockedBuffer) (stop func(), err error) {
+func (s *Server) start(bin, dir string, out *syncbuf.Buffer) (stop func(), err error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -246,23 +245,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// lockedBuffer collects the server's output, written from exec's copying
-// goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
