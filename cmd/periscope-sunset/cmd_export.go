@@ -12,6 +12,7 @@ import (
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func exportCommand() *cli.Command {
@@ -87,7 +88,7 @@ func runExport(c *cli.Context) error {
 	prog.Close()
 	if rep != nil {
 		fmt.Fprintf(c.App.Writer, "exported %d, skipped %d (already done), failed %d users; %s written; report %s\n",
-			rep.Users.Exported, rep.Users.Skipped, rep.Users.Failed, humanBytes(rep.Bytes), rep.Key())
+			rep.Users.Exported, rep.Users.Skipped, rep.Users.Failed, units.Bytes(rep.Bytes), rep.Key())
 		for _, f := range rep.Failures {
 			fmt.Fprintf(c.App.ErrWriter, "  failed: %s\n", f.Reason)
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func fixturesCommand() *cli.Command {
@@ -60,6 +61,6 @@ func runFixturesGenerate(c *cli.Context) error {
 		return fmt.Errorf("generate into %s: %w", out, err)
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %d users, %d broadcasts, %d files, %s to %s\n",
-		st.Users, st.Broadcasts, st.Files, humanBytes(st.Bytes), out)
+		st.Users, st.Broadcasts, st.Files, units.Bytes(st.Bytes), out)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func statusCommand() *cli.Command {
@@ -60,7 +61,7 @@ func runStatus(c *cli.Context) error {
 
 func printStatus(c *cli.Context, st *export.StatusReport, withSource bool) {
 	w := c.App.Writer
-	fmt.Fprintf(w, "done      %d users, %s\n", st.Done, humanBytes(st.Bytes))
+	fmt.Fprintf(w, "done      %d users, %s\n", st.Done, units.Bytes(st.Bytes))
 	fmt.Fprintf(w, "failed    %d users (in their shard's latest run, not done since)\n", st.Failed)
 	if withSource {
 		fmt.Fprintf(w, "pending   %d of %d users\n", st.Pending, st.Total)

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/export"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func verifyCommand() *cli.Command {
@@ -81,7 +82,7 @@ func checkPrinter(c *cli.Context) func(export.UserCheck) {
 			return
 		}
 		if r.OK() {
-			fmt.Fprintf(c.App.Writer, "ok    %s: %d part(s), %d files, %s\n", r.User, r.Parts, r.Files, humanBytes(r.Bytes))
+			fmt.Fprintf(c.App.Writer, "ok    %s: %d part(s), %d files, %s\n", r.User, r.Parts, r.Files, units.Bytes(r.Bytes))
 		}
 		for _, p := range r.Problems {
 			fmt.Fprintf(c.App.Writer, "FAIL  %s: %s\n", r.User, p)

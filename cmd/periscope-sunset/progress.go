@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/periscope-sunset/periscope-sunset/export"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 // progress is an export.Progress that also owns the run's logger.
@@ -81,7 +82,7 @@ func (p *barProgress) Done(export.Outcome) {
 		return
 	}
 	b := p.bytes.Load()
-	p.bar.Describe(fmt.Sprintf("exporting %s at %s/s", humanBytes(b), humanBytes(rate(b, p.start))))
+	p.bar.Describe(fmt.Sprintf("exporting %s at %s/s", units.Bytes(b), units.Bytes(rate(b, p.start))))
 	p.bar.Add(1)
 }
 
@@ -118,7 +119,7 @@ func (p *logProgress) tick() {
 		case <-t.C:
 			b := p.bytes.Load()
 			p.log.Info("progress", "users_done", p.done.Load(), "users_total", p.total,
-				"bytes", b, "rate", humanBytes(rate(b, p.start))+"/s")
+				"bytes", b, "rate", units.Bytes(rate(b, p.start))+"/s")
 		}
 	}
 }
@@ -140,17 +141,4 @@ func rate(n int64, since time.Time) int64 {
 		return 0
 	}
 	return int64(float64(n) / s)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 // profilePath is where the bag keeps the user's profile.
@@ -43,13 +44,13 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		Title:      "Periscope archive of " + name,
 		Name:       name,
 		Broadcasts: m.Broadcasts,
-		TotalSize:  humanBytes(m.Bytes),
+		TotalSize:  units.Bytes(m.Bytes),
 		SumsURL:    user + "/SHA256SUMS" + q,
 	}, expiry)
 	for i, part := range m.Parts {
 		file := path.Base(part.Key)
 		p.Parts = append(p.Parts, partRow{File: file, URL: fmt.Sprintf("%s/parts/%d%s", user, i+1, q),
-			Size: humanBytes(part.Size), SHA256: part.SHA256})
+			Size: units.Bytes(part.Size), SHA256: part.SHA256})
 	}
 	p.Example = "periscope-" + user + ".zip"
 	if len(p.Parts) > 0 {
