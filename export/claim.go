@@ -44,14 +44,16 @@ func (e *ClaimedError) Error() string {
 }
 
 // acquireClaim takes the user's claim and keeps it fresh until release is
-// called.
-func (r *runner) acquireClaim(ctx context.Context, uid string) (release func(), err error) {
+// called. fresh reports that no claim existed: then no earlier attempt was
+// killed mid-user, since a killed attempt leaves its claim behind.
+func (r *runner) acquireClaim(ctx context.Context, uid string) (release func(), fresh bool, err error) {
 	etag, err := r.putClaim(ctx, uid, blob.PutOptions{IfNoneMatch: true})
+	fresh = err == nil
 	if errors.Is(err, blob.ErrPrecondition) {
 		etag, err = r.takeOverClaim(ctx, uid)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -65,7 +67,7 @@ func (r *runner) acquireClaim(ctx context.Context, uid string) (release func(), 
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		r.dst.Delete(dctx, claimKey(uid))
-	}, nil
+	}, fresh, nil
 }
 
 func (r *runner) putClaim(ctx context.Context, uid string, opts blob.PutOptions) (string, error) {

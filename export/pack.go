@@ -3,6 +3,7 @@ package export
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,6 +68,7 @@ func (p *partWriter) write(ctx context.Context, dst blob.Store, key string, entr
 	pr, pw := io.Pipe()
 	p.sum = sha256.New()
 	p.zw = zip.NewWriter(hashWriter{p: p, w: pw})
+	p.zw.RegisterCompressor(zip.Deflate, fastDeflate)
 	done := make(chan error, 1)
 	go func() {
 		err := p.writeAll(ctx, entries, tail)
@@ -101,7 +103,7 @@ func (p *partWriter) writeAll(ctx context.Context, entries []entry, tail func(*p
 
 func (p *partWriter) create(name string, size int64, mod time.Time) (io.Writer, error) {
 	h := &zip.FileHeader{Name: name, Method: zip.Store, Modified: mod.UTC()}
-	if isCompressible(name) {
+	if size >= minDeflate && isCompressible(name) {
 		h.Method = zip.Deflate
 	}
 	h.UncompressedSize64 = uint64(size) // a hint: lets zip choose zip64 up front for huge files
@@ -181,6 +183,33 @@ func (p *partWriter) addBody(name string, body []byte, mod time.Time) (FileRecor
 	rec := FileRecord{Path: name, Size: int64(len(body)), SHA256: hex.EncodeToString(s[:]), Part: p.part}
 	p.files = append(p.files, rec)
 	return rec, nil
+}
+
+// minDeflate is the smallest text file worth deflating: below it, the
+// compressor's setup costs more CPU than the bytes it saves are worth.
+const minDeflate = 4 << 10
+
+// fastDeflate compresses with flate.BestSpeed from a pool: the text in an
+// export (JSON, chat, playlists) is small next to the media, so speed
+// matters more than the last percent of size.
+func fastDeflate(w io.Writer) (io.WriteCloser, error) {
+	fw, ok := flateWriters.Get().(*flate.Writer)
+	if ok {
+		fw.Reset(w)
+	} else {
+		fw, _ = flate.NewWriter(w, flate.BestSpeed)
+	}
+	return pooledFlate{fw}, nil
+}
+
+var flateWriters sync.Pool
+
+type pooledFlate struct{ *flate.Writer }
+
+func (f pooledFlate) Close() error {
+	err := f.Writer.Close()
+	flateWriters.Put(f.Writer)
+	return err
 }
 
 // ctxReader stops a long copy promptly when the run is cancelled.

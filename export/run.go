@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -125,7 +126,7 @@ func (r *runner) exportAll(ctx context.Context) error {
 	defer stopDrain()
 	g, gctx := errgroup.WithContext(work)
 	g.SetLimit(r.opts.Workers)
-	seen := map[string]struct{}{} // only this goroutine touches it
+	seen := idSet{} // only this goroutine touches it
 	err = ReadUsers(ctx, rc, func(u User, lerr error) error {
 		if lerr != nil {
 			r.done(lineOutcome(lerr))
@@ -134,12 +135,12 @@ func (r *runner) exportAll(ctx context.Context) error {
 		if !r.mine(u.ID) {
 			return nil
 		}
-		if _, dup := seen[u.ID]; dup {
+		if seen.has(u.ID) {
 			r.done(Outcome{User: u.ID, Status: StatusFailed,
 				Reason: fmt.Sprintf("%s line %d: duplicate user id; exported once, from its first line", UsersKey, u.Line)})
 			return nil
 		}
-		seen[u.ID] = struct{}{}
+		seen.add(u.ID)
 		g.Go(func() error {
 			r.done(r.exportUser(gctx, u))
 			return nil
@@ -176,3 +177,18 @@ func (r *runner) done(o Outcome) {
 		r.opts.Log.Warn("user warning", "user", o.User, "warning", w)
 	}
 }
+
+// idSet remembers the user ids a run has seen, to report duplicates. It
+// keeps 128 bits of each id's SHA-256 rather than the id: a third of the
+// memory per user at millions of users, and a collision (which would wrongly
+// call a user a duplicate) is as likely as a SHA-256 collision of that size:
+// about 1 in 10^24 at 10^7 users.
+type idSet map[[16]byte]struct{}
+
+func (s idSet) key(id string) [16]byte {
+	sum := sha256.Sum256([]byte(id))
+	return [16]byte(sum[:16])
+}
+
+func (s idSet) has(id string) bool { _, ok := s[s.key(id)]; return ok }
+func (s idSet) add(id string)      { s[s.key(id)] = struct{}{} }

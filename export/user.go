@@ -53,13 +53,19 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	case err != nil && !isNotExist(err) && old == nil:
 		return o, fmt.Errorf("read existing manifest: %w", err)
 	}
-	release, err := r.acquireClaim(ctx, u.ID)
+	release, fresh, err := r.acquireClaim(ctx, u.ID)
 	if err != nil {
 		return o, err
 	}
 	defer release()
-	r.abortLeftovers(ctx, u.ID)
-	m, err := r.write(ctx, plan, old)
+	// Leftovers (open multipart uploads, parts no manifest lists) come only
+	// from a killed attempt, which leaves its claim, or from an export
+	// being replaced. A failed attempt cleans up after itself.
+	tidy := !fresh || old != nil
+	if tidy {
+		r.abortLeftovers(ctx, u.ID)
+	}
+	m, err := r.write(ctx, plan, old, tidy)
 	o.Warnings = plan.Warnings // writing may have added some
 	if err != nil {
 		return o, err
@@ -124,7 +130,7 @@ func (r *runner) failed(o Outcome, err error) Outcome {
 // write produces the user's parts and then manifest.json. An outdated
 // manifest is removed first, so no reader ever pairs it with new parts;
 // parts the new export no longer has are removed last.
-func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest) (*Manifest, error) {
+func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy bool) (*Manifest, error) {
 	uid := plan.User.ID
 	if old != nil {
 		if err := r.dst.Delete(ctx, manifestKey(uid)); err != nil {
@@ -151,6 +157,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest) (*Man
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
+			r.removeParts(ctx, m.Parts)
 			return nil, fmt.Errorf("part %d of %d: %w", n, len(parts), err)
 		}
 		m.Parts = append(m.Parts, rec)
@@ -158,10 +165,28 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest) (*Man
 		m.Bytes += rec.Size
 	}
 	if err := r.putManifest(ctx, m); err != nil {
+		if !errors.Is(err, blob.ErrPrecondition) { // else the parts are another writer's now
+			r.removeParts(ctx, m.Parts)
+		}
 		return nil, err
 	}
-	r.removeStale(ctx, uid, m)
+	if tidy {
+		r.removeStale(ctx, uid, m)
+	}
 	return m, nil
+}
+
+// removeParts deletes the parts a failed attempt stored, so that it leaves
+// nothing a later attempt must look for. Best effort: a rerun after a kill
+// still tidies up through the claim it finds.
+func (r *runner) removeParts(ctx context.Context, parts []PartRecord) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for _, p := range parts {
+		if err := r.dst.Delete(dctx, p.Key); err != nil {
+			r.opts.Log.Warn("could not remove a part of a failed attempt", "key", p.Key, "err", err)
+		}
+	}
 }
 
 // writeBagFiles adds, at the end of the last part, the generated payload

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func exportCommand() *cli.Command {
 				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
-		}, s3Flags()...),
+		}, append(s3Flags(), profileFlags()...)...),
 		Action: runExport,
 	}
 }
@@ -67,6 +68,16 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Keep the heap close to what the work needs: upload buffers plus a
+	// margin, unless GOMEMLIMIT says otherwise.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.Budget.Limit() + 64<<20)
+	}
+	stopProfiles, err := startProfiles(c)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	src, err := openStore(ctx, c, "source", cfg)
 	if err != nil {
 		return err

@@ -9,18 +9,22 @@ import (
 
 // Budget bounds the bytes held in upload buffers across every upload of a
 // process, and recycles those buffers so steady-state uploads allocate
-// nothing. A nil *Budget means "no limit, no pooling".
+// nothing. Free buffers are kept on a list of their own (not a sync.Pool,
+// which may hold freed buffers for two collections on top of those in use),
+// so buffers in use plus buffers kept never exceed the limit.
 type Budget struct {
 	limit int64
 	sem   *semaphore.Weighted
 
-	mu    sync.Mutex
-	pools map[int]*sync.Pool
+	mu   sync.Mutex
+	free map[int][][]byte // by length
+	kept int64            // bytes on the free lists
+	used int64            // bytes handed out and not yet released
 }
 
 // NewBudget returns a budget of limit bytes.
 func NewBudget(limit int64) *Budget {
-	return &Budget{limit: limit, sem: semaphore.NewWeighted(limit), pools: map[int]*sync.Pool{}}
+	return &Budget{limit: limit, sem: semaphore.NewWeighted(limit), free: map[int][][]byte{}}
 }
 
 // Limit is the budget's size in bytes.
@@ -33,8 +37,23 @@ func (b *Budget) Acquire(ctx context.Context, n int) ([]byte, error) {
 	if err := b.sem.Acquire(ctx, b.weight(n)); err != nil {
 		return nil, err
 	}
-	if buf, ok := b.pool(n).Get().(*[]byte); ok {
-		return (*buf)[:n], nil
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used += int64(n)
+	if l := b.free[n]; len(l) > 0 {
+		buf := l[len(l)-1]
+		b.free[n] = l[:len(l)-1]
+		b.kept -= int64(n)
+		return buf, nil
+	}
+	// Make room: drop free buffers of other sizes (part sizes grow in a
+	// long upload) rather than hold more than the limit in all.
+	for size, l := range b.free {
+		for len(l) > 0 && b.kept+b.used > b.limit {
+			l = l[:len(l)-1]
+			b.kept -= int64(size)
+		}
+		b.free[size] = l
 	}
 	return make([]byte, n), nil
 }
@@ -42,22 +61,16 @@ func (b *Budget) Acquire(ctx context.Context, n int) ([]byte, error) {
 // Release returns a buffer taken with Acquire.
 func (b *Budget) Release(buf []byte) {
 	n := cap(buf)
-	buf = buf[:n]
-	b.pool(n).Put(&buf)
+	b.mu.Lock()
+	b.used -= int64(n)
+	if b.kept+b.used+int64(n) <= b.limit {
+		b.free[n] = append(b.free[n], buf[:n])
+		b.kept += int64(n)
+	}
+	b.mu.Unlock()
 	b.sem.Release(b.weight(n))
 }
 
 func (b *Budget) weight(n int) int64 {
 	return min(int64(n), b.limit)
-}
-
-func (b *Budget) pool(n int) *sync.Pool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p := b.pools[n]
-	if p == nil {
-		p = &sync.Pool{}
-		b.pools[n] = p
-	}
-	return p
 }

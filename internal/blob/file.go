@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -22,6 +23,9 @@ import (
 // and are renamed into place: readers see a whole file or none.
 type FileStore struct {
 	dir string
+
+	mu   sync.Mutex
+	open *os.Root // opened once the folder exists, then kept for the store's life
 }
 
 var _ Store = (*FileStore)(nil)
@@ -36,8 +40,14 @@ func NewFile(dir string) (*FileStore, error) {
 
 func (s *FileStore) String() string { return s.dir }
 
-// root opens the root folder; create makes it first.
+// root returns the root folder, opened once (an export opens thousands of
+// objects; os.Root is safe for concurrent use); create makes it first.
 func (s *FileStore) root(create bool) (*os.Root, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil {
+		return s.open, nil
+	}
 	if create {
 		if err := os.MkdirAll(s.dir, 0o755); err != nil {
 			return nil, err
@@ -47,7 +57,11 @@ func (s *FileStore) root(create bool) (*os.Root, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", s.dir, ErrNotExist)
 	}
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	s.open = r
+	return r, nil
 }
 
 func checkKey(key string) error {
@@ -66,7 +80,6 @@ func (s *FileStore) openFile(key string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
 	f, err := r.Open(key)
 	if err != nil {
 		return nil, fileErr(key, err)
@@ -113,7 +126,6 @@ func (s *FileStore) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	defer r.Close()
 	fi, err := r.Stat(key)
 	if err != nil {
 		return Info{}, fileErr(key, err)
@@ -152,7 +164,6 @@ func (s *FileStore) List(ctx context.Context, prefix string, fn func(Info) error
 	if err != nil {
 		return err
 	}
-	defer r.Close()
 	// Walk only the folder that can hold matching keys.
 	start := "."
 	if i := strings.LastIndex(prefix, "/"); i > 0 {
@@ -225,7 +236,6 @@ func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts Put
 	if err != nil {
 		return Info{}, err
 	}
-	defer r.Close()
 	if dir := path.Dir(key); dir != "." {
 		if err := r.MkdirAll(dir, 0o755); err != nil {
 			return Info{}, err
@@ -321,7 +331,6 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
 	if err := r.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

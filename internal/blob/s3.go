@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -82,21 +83,24 @@ func loadAWSConfig(ctx context.Context, cfg S3Config) (aws.Config, error) {
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
 	}
+	// The SDK's default CRC32 on every request body costs a pass over the
+	// bytes that the export does not need: every part already carries a
+	// SHA-256 in manifest.json and verify checks it. Keep checksums to
+	// where S3 requires them, unless the environment asks otherwise.
+	// (LoadDefaultConfig fills these in itself, so they must be given as
+	// load options, not patched afterwards.)
+	if os.Getenv("AWS_REQUEST_CHECKSUM_CALCULATION") == "" {
+		opts = append(opts, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
+	}
+	if os.Getenv("AWS_RESPONSE_CHECKSUM_VALIDATION") == "" {
+		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, err
 	}
 	if awsCfg.Region == "" {
 		awsCfg.Region = cmp.Or(cfg.Region, "us-east-1")
-	}
-	// The SDK's default CRC32 on every part costs CPU on the hot path and
-	// TLS already protects the bytes; keep it only where S3 requires it,
-	// unless the environment or profile chose otherwise.
-	if awsCfg.RequestChecksumCalculation == aws.RequestChecksumCalculationUnset {
-		awsCfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-	}
-	if awsCfg.ResponseChecksumValidation == aws.ResponseChecksumValidationUnset {
-		awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	}
 	return awsCfg, nil
 }
