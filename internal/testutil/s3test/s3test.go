@@ -10,12 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,94 +44,18 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := findBinary(t)
-	srv := &Server{AccessKey: randomHex(10), SecretKey: randomHex(20), Region: "us-east-1"}
 	out := &syncbuf.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("versitygw output:\n%s", out)
 		}
 	})
-	var err error
-	// Another process may take the free port before versitygw binds it;
-	// then try another.
-	for range 3 {
-		var stop func()
-		if stop, err = srv.start(bin, t.TempDir(), out); err == nil {
-			t.Cleanup(stop)
-			return srv
-		}
-	}
-	t.Fatalf("start versitygw: %v", err)
-	return nil
-}
-
-func (s *Server) start(bin, dir string, out *syncbuf.Buffer) (stop func(), err error) {
-	addr, err := freeAddr()
+	g, err := Launch(bin, t.TempDir(), out)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	cmd := exec.Command(bin,
-		"--port", addr, "--region", s.Region,
-		"--access", s.AccessKey, "--secret", s.SecretKey,
-		"--quiet", "posix", dir)
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop = func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	s.Endpoint = "http://" + addr
-	if err := waitReady(s.Endpoint, exited); err != nil {
-		stop()
-		return nil, err
-	}
-	return stop, nil
-}
-
-// cleanEnv keeps the gateway's own settings from leaking in from the
-// developer's environment.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VGW_") && !strings.HasPrefix(kv, "ROOT_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// waitReady polls until the server answers HTTP at all (an unsigned
-// request gets 403, which is fine) or its process exits.
-func waitReady(endpoint string, exited <-chan error) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("versitygw exited: %v", err)
-		default:
-		}
-		if resp, err := client.Get(endpoint); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("versitygw did not answer at %s within %v", endpoint, startTimeout)
+	t.Cleanup(g.Stop)
+	return &Server{Endpoint: g.Endpoint, AccessKey: g.AccessKey, SecretKey: g.SecretKey, Region: g.Region}
 }
 
 func findBinary(t testing.TB) string {

@@ -2,34 +2,24 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 )
 
-// gateway is a versitygw process serving a posix folder on loopback, started
-// the way internal/testutil/s3test starts it for the tests (that package
-// needs a testing.TB, so it cannot be used from a command).
+// gateway is a versitygw process serving a posix folder on loopback,
+// started by s3test.Launch as the tests start theirs.
 type gateway struct {
-	Endpoint          string
-	AccessKey, Secret string
-	Region            string
-	Dir               string // the posix backend's folder: <Dir>/<bucket>/<key>
-	cmd               *exec.Cmd
-	exited            chan error
-	client            *s3.Client
+	*s3test.Gateway
+	Dir    string // the posix backend's folder: <Dir>/<bucket>/<key>
+	client *s3.Client
 }
 
 // keepAlive adds versitygw's --keep-alive: without it the server answers
@@ -44,65 +34,20 @@ func startGateway(bin, dir, logPath string, keepAlive bool) (*gateway, error) {
 		return nil, err
 	}
 	defer logf.Close() // the child keeps its own descriptor
-	g := &gateway{AccessKey: randomHex(10), Secret: randomHex(20), Region: "us-east-1", Dir: dir}
-	var lastErr error
-	for range 3 { // another process may take the free port first
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		args := []string{"--port", addr, "--region", g.Region,
-			"--access", g.AccessKey, "--secret", g.Secret, "--quiet"}
-		if keepAlive {
-			args = append(args, "--keep-alive")
-		}
-		g.cmd = exec.Command(bin, append(args, "posix", dir)...)
-		g.cmd.Env = filterEnv(os.Environ(), "VGW_", "ROOT_")
-		g.cmd.Stdout, g.cmd.Stderr = logf, logf
-		if err := g.cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", bin, err)
-		}
-		g.exited = make(chan error, 1)
-		go func() { g.exited <- g.cmd.Wait() }()
-		g.Endpoint = "http://" + addr
-		if lastErr = g.waitReady(); lastErr == nil {
-			g.client = s3.New(s3.Options{
-				Region:       g.Region,
-				BaseEndpoint: aws.String(g.Endpoint),
-				UsePathStyle: true,
-				Credentials:  credentials.NewStaticCredentialsProvider(g.AccessKey, g.Secret, ""),
-			})
-			return g, nil
-		}
-		g.Stop()
+	var extra []string
+	if keepAlive {
+		extra = append(extra, "--keep-alive")
 	}
-	return nil, fmt.Errorf("versitygw: %w (log: %s)", lastErr, logPath)
-}
-
-func (g *gateway) PID() int { return g.cmd.Process.Pid }
-
-func (g *gateway) Stop() {
-	g.cmd.Process.Kill()
-	<-g.exited
-}
-
-func (g *gateway) waitReady() error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-g.exited:
-			g.exited <- err // Stop waits on it too
-			return fmt.Errorf("exited: %v", err)
-		default:
-		}
-		if resp, err := client.Get(g.Endpoint); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+	gw, err := s3test.Launch(bin, dir, logf, extra...)
+	if err != nil {
+		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
-	return fmt.Errorf("did not answer at %s", g.Endpoint)
+	return &gateway{Gateway: gw, Dir: dir, client: s3.New(s3.Options{
+		Region:       gw.Region,
+		BaseEndpoint: aws.String(gw.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, ""),
+	})}, nil
 }
 
 func (g *gateway) CreateBucket(ctx context.Context, name string) error {
@@ -154,7 +99,7 @@ func (g *gateway) RemovePrefix(bucket, prefix string) error {
 func (g *gateway) Env(work string) []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + g.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + g.Secret,
+		"AWS_SECRET_ACCESS_KEY=" + g.SecretKey,
 		"AWS_REGION=" + g.Region,
 		"AWS_DEFAULT_REGION=" + g.Region,
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -162,34 +107,4 @@ func (g *gateway) Env(work string) []string {
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(work, "no-aws-credentials"),
 		"AWS_PAGER=",
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// filterEnv drops variables with any of the prefixes.
-func filterEnv(env []string, prefixes ...string) []string {
-	var out []string
-next:
-	for _, kv := range env {
-		for _, p := range prefixes {
-			if strings.HasPrefix(kv, p) {
-				continue next
-			}
-		}
-		out = append(out, kv)
-	}
-	return out
 }

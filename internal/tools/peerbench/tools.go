@@ -76,7 +76,7 @@ func (e *env) rclone(src, prefix string, stock bool, extra ...string) job {
 		"RCLONE_S3_PROVIDER=Other",
 		"RCLONE_S3_ENDPOINT="+e.gw.Endpoint,
 		"RCLONE_S3_ACCESS_KEY_ID="+e.gw.AccessKey,
-		"RCLONE_S3_SECRET_ACCESS_KEY="+e.gw.Secret,
+		"RCLONE_S3_SECRET_ACCESS_KEY="+e.gw.SecretKey,
 		"RCLONE_S3_REGION="+e.gw.Region,
 		"RCLONE_S3_FORCE_PATH_STYLE=true",
 	)
@@ -223,4 +223,20 @@ func goModVersion(ctx context.Context, bin string) string {
 		}
 	}
 	return "?"
+}
+
+// filterEnv drops variables with any of the prefixes, so a developer's
+// AWS or rclone settings cannot change what is measured.
+func filterEnv(env []string, prefixes ...string) []string {
+	var out []string
+next:
+	for _, kv := range env {
+		for _, p := range prefixes {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
 }
