@@ -321,9 +321,10 @@ func (w *workload) loads(it InstanceType, n int, workers float64) sizing {
 
 // roundTrips are the requests of one user that a worker waits on one after
 // another: all but the parts (sent in parallel while the zip streams) and
-// the claim renewals (sent in the background).
+// the claim renewals (sent in the background). The 2 are the claim's PUT
+// and its DELETE.
 func (r Requests) roundTrips() int64 {
-	return r.SourceGet + r.SourceList + r.DestGet + r.DestPut + r.Multipart + r.DestList + 1
+	return r.SourceGet + r.SourceList + r.DestGet + r.DestPut + r.Multipart + r.DestList + 2
 }
 
 // add adds n times one user's requests.

@@ -37,12 +37,12 @@ func TestRecommend(t *testing.T) {
 		check func(t *testing.T, r *Recommendation)
 	}{
 		{
-			// 10 million users with nothing: 7 round trips each at 50 ms
-			// is 0.35 s, 3,500,000 worker-seconds in all. One c7g.large
-			// (8 workers) needs 437,500 s and one xlarge (16) 218,750 s,
+			// 10 million users with nothing: 6 round trips each at 50 ms
+			// is 0.3 s, 3,000,000 worker-seconds in all. One c7g.large
+			// (8 workers) needs 375,000 s and one xlarge (16) 187,500 s,
 			// both over the 18 h (64,800 s) target; the 2xlarge has 32
-			// workers: 109,375 s / 64,800 s = 1.69, so 2 shards of
-			// 5,000,000 users, 54,687.5 s = 15.19 h each. Their bytes,
+			// workers: 93,750 s / 64,800 s = 1.45, so 2 shards of
+			// 5,000,000 users, 46,875 s = 13.02 h each. Their bytes,
 			// 4,096 per user, take only 51.2 s at 400 MB/s.
 			name: "many users without broadcasts are bound by requests",
 			cat:  catalogOf(nil, 10_000_000),
@@ -50,52 +50,53 @@ func TestRecommend(t *testing.T) {
 				want(t, "instance", r.Instance.Name, "c7g.2xlarge")
 				want(t, "shards", r.Shards, 2)
 				want(t, "bound", r.Bound, "requests")
-				wantNear(t, "hours", r.Hours, 54_687.5/3600)
+				wantNear(t, "hours", r.Hours, 46_875.0/3600)
 				wantNear(t, "target hours", r.TargetHours, 18)
 				want(t, "fits", r.FitsDeadline, true)
 				want(t, "workers", r.WorkersPerShard, 32)
 				want(t, "fleet vCPUs", r.FleetVCPUs, 16)
 				want(t, "job memory", r.JobMemoryMiB, int64(14_336)) // 16 GiB × 7/8
 				want(t, "memory budget", r.MemoryBudget, int64(512*mib))
-				wantNear(t, "vCPU-hours", r.VCPUHours, 2*54_687.5*8/3600)
+				wantNear(t, "vCPU-hours", r.VCPUHours, 2*46_875.0*8/3600)
 				want(t, "timeout", r.TimeoutSeconds, int64(86_400))
 				want(t, "export bytes", r.ExportBytes, int64(40_960_000_000))
-				// Per user: LIST, manifest GET, claim, 2 listings, zip PUT,
-				// manifest PUT. Per shard: users.jsonl twice, a report.
+				// Per user: LIST, manifest GET, claim, zip PUT, manifest
+				// PUT (and the claim's DELETE, not charged). Per shard:
+				// users.jsonl twice, a report.
 				want(t, "requests", r.Requests, Requests{
 					SourceGet: 4, SourceList: 10_000_000, DestGet: 10_000_000, DestPut: 20_000_000,
-					DestList: 20_000_000, Claims: 10_000_000, Reports: 2,
-					PutClass: 60_000_002, GetClass: 10_000_004, Total: 70_000_006,
+					Claims: 10_000_000, Reports: 2,
+					PutClass: 40_000_002, GetClass: 10_000_004, Total: 50_000_006,
 				})
 			},
 		},
 		{
-			// 30 million such users are 10,500,000 worker-seconds. With at
-			// most 2 shards: 2xlarge 164,062.5 s and 4xlarge (64 workers)
-			// 82,031.25 s per shard miss the target; 8xlarge (128 workers)
-			// takes 41,015.625 s = 11.39 h.
+			// 30 million such users are 9,000,000 worker-seconds. With at
+			// most 2 shards: 2xlarge 140,625 s and 4xlarge (64 workers)
+			// 70,312.5 s per shard miss the target; 8xlarge (128 workers)
+			// takes 35,156.25 s = 9.77 h.
 			name: "too few shards allowed moves up an instance size",
 			cat:  catalogOf(nil, 30_000_000),
 			opts: Options{MaxShards: 2},
 			check: func(t *testing.T, r *Recommendation) {
 				want(t, "instance", r.Instance.Name, "c7g.8xlarge")
 				want(t, "shards", r.Shards, 2)
-				wantNear(t, "hours", r.Hours, 41_015.625/3600)
+				wantNear(t, "hours", r.Hours, 35_156.25/3600)
 				want(t, "workers", r.WorkersPerShard, 128)
 				want(t, "job memory", r.JobMemoryMiB, int64(57_344)) // 64 GiB × 7/8
 				want(t, "memory budget", r.MemoryBudget, int64(2<<30))
 			},
 		},
 		{
-			// 100 million users are 35,000,000 worker-seconds: one shard
-			// of the largest size (256 workers) takes 136,718.75 s = 37.98 h.
+			// 100 million users are 30,000,000 worker-seconds: one shard
+			// of the largest size (256 workers) takes 117,187.5 s = 32.55 h.
 			name: "a deadline no fleet meets says so",
 			cat:  catalogOf(nil, 100_000_000),
 			opts: Options{MaxShards: 1},
 			check: func(t *testing.T, r *Recommendation) {
 				want(t, "instance", r.Instance.Name, "c7g.16xlarge")
 				want(t, "shards", r.Shards, 1)
-				wantNear(t, "hours", r.Hours, 136_718.75/3600)
+				wantNear(t, "hours", r.Hours, 117_187.5/3600)
 				want(t, "fits", r.FitsDeadline, false)
 				wantNote(t, r, "even 1 shards of c7g.16xlarge do not meet the 18.0 h target")
 			},
@@ -103,9 +104,9 @@ func TestRecommend(t *testing.T) {
 		{
 			// One user of 1,000 files, 100 broadcasts, whose export is
 			// exactly 3.6e12 bytes (source 3.6e12 - 4,096 - 256,000). At
-			// 50 MB/s on one worker: 72,000 s, plus 1,108 round trips (1,100
+			// 50 MB/s on one worker: 72,000 s, plus 1,107 round trips (1,100
 			// GETs, a list, the manifest GET, manifest PUT, create and
-			// complete, two listings, the claim) × 50 ms = 55.4 s: 20.015 h,
+			// complete, the claim and its release) × 50 ms = 55.35 s: 20.015 h,
 			// over the 18 h target. Its shard on a c7g.large (100 MB/s)
 			// takes 36,000 s = 10 h, so one small instance is enough.
 			name: "the largest user sets the time",
@@ -115,8 +116,8 @@ func TestRecommend(t *testing.T) {
 				want(t, "instance", r.Instance.Name, "c7g.large")
 				want(t, "shards", r.Shards, 1)
 				want(t, "bound", r.Bound, "largest user")
-				wantNear(t, "largest user hours", r.LargestUserHours, 72_055.4/3600)
-				wantNear(t, "hours", r.Hours, 72_055.4/3600)
+				wantNear(t, "largest user hours", r.LargestUserHours, 72_055.35/3600)
+				wantNear(t, "hours", r.Hours, 72_055.35/3600)
 				wantNear(t, "fullest shard hours", r.FullestShard.Hours, 10)
 				want(t, "fits", r.FitsDeadline, false)
 				wantNote(t, r, "the largest user (whale) alone takes 20.0 h")
@@ -143,11 +144,11 @@ func TestRecommend(t *testing.T) {
 				want(t, "instance", r.Instance.Name, "c7g.large")
 				want(t, "bound", r.Bound, "bytes")
 				want(t, "export bytes", r.ExportBytes, int64(1e12))
-				// Round trips: 4 users × 8 (list, manifest GET, claim, two
-				// listings, create and complete, manifest PUT) × 50 ms / 8
-				// workers = 0.2 s, far under the bytes' 50,000 s.
+				// Round trips: 4 users × 7 (list, manifest GET, claim and
+				// release, create and complete, manifest PUT) × 50 ms / 8
+				// workers = 0.175 s, far under the bytes' 50,000 s.
 				wantNear(t, "hours", r.Hours, 50_000.0/3600)
-				wantNear(t, "largest user hours", r.LargestUserHours, (25_000+8*0.05)/3600)
+				wantNear(t, "largest user hours", r.LargestUserHours, (25_000+7*0.05)/3600)
 				want(t, "timeout", r.TimeoutSeconds, int64(172_800))
 			},
 		},

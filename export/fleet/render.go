@@ -130,8 +130,8 @@ func (r *Recommendation) writeRequests(w io.Writer) {
 		{"single PUT", q.DestPut, "uploads under the first part size (8 MiB): small zips, and every manifest.json"},
 		{"multipart", q.Multipart, "CreateMultipartUpload + CompleteMultipartUpload for each zip of 8 MiB or more"},
 		{"parts", q.Parts, "UploadPart: 8 MiB parts, larger for zips over about 70 GiB so they fit 9,000 parts"},
-		{"dest LIST", q.DestList, "per user, one listing of leftover multipart uploads and one of stale parts"},
-		{"claims", q.Claims, "per user, one lease PUT, renewed every 20 s while its export is written"},
+		{"dest LIST", q.DestList, "none on a first run; a re-exported user, or one retried after a kill, adds two"},
+		{"claims", q.Claims, "per user, one lease PUT (then a DELETE, which S3 does not charge), renewed every 20 s while its export is written"},
 		{"run reports", q.Reports, "one PUT per shard"},
 	}
 	for _, row := range rows {

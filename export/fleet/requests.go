@@ -34,7 +34,7 @@ type Requests struct {
 	DestPut    int64 `json:"dest_put"`    // single-request PutObject uploads
 	Multipart  int64 `json:"multipart"`   // CreateMultipartUpload + CompleteMultipartUpload
 	Parts      int64 `json:"parts"`       // UploadPart
-	DestList   int64 `json:"dest_list"`   // ListMultipartUploads and the stale-part listing
+	DestList   int64 `json:"dest_list"`   // leftover-upload and stale-part listings: re-exports only, none on a first run
 	Claims     int64 `json:"claims"`      // lease PutObject and renewals
 	Reports    int64 `json:"reports"`     // one run report per shard
 	PutClass   int64 `json:"put_class"`   // PUT, POST and LIST requests
@@ -70,8 +70,7 @@ func exportSize(bytes, files int64) int64 {
 func (r *Requests) addUser(bytes, files, broadcasts, maxPart int64, streamRate float64) {
 	r.SourceList += max(1, ceilDiv(files, listPageSize))
 	r.DestGet++                       // manifest.json: is the user done?
-	r.Claims++                        // take the lease
-	r.DestList++                      // abort leftover multipart uploads
+	r.Claims++                        // take the lease (its DELETE at the end is free; see roundTrips)
 	r.SourceGet += files + broadcasts // each broadcast.json is read twice: plan, then copy
 	size := exportSize(bytes, files)
 	full, last := splitSizes(size, maxPart)
@@ -81,8 +80,9 @@ func (r *Requests) addUser(bytes, files, broadcasts, maxPart int64, streamRate f
 		r.Multipart += p.n * mp
 		r.Parts += p.n * parts
 	}
-	r.DestPut++  // manifest.json
-	r.DestList++ // stale parts of an earlier export
+	r.DestPut++ // manifest.json
+	// No leftover-upload or stale-part listing: a first export takes its
+	// claim fresh, with no earlier manifest, and then skips both.
 	if streamRate > 0 {
 		r.Claims += int64(float64(size) / streamRate / claimRenewal.Seconds())
 	}

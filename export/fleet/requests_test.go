@@ -73,24 +73,24 @@ func TestUserRequests(t *testing.T) {
 			// Export: 4,096 bytes of tag files and viewer, one PutObject,
 			// then manifest.json.
 			name: "no broadcasts", rate: 50e6,
-			want:       Requests{SourceList: 1, DestGet: 1, Claims: 1, DestList: 2, DestPut: 2},
-			roundTrips: 7, // list, manifest GET, claim, leftover list, zip PUT, manifest PUT, stale list
+			want:       Requests{SourceList: 1, DestGet: 1, Claims: 1, DestPut: 2},
+			roundTrips: 6, // list, manifest GET, claim, zip PUT, manifest PUT, claim release
 		},
 		{
 			// Export: 20 MiB + 4,096 + 10 × 256 = 20,978,176 bytes, three
 			// 8 MiB parts. Broadcast.json read twice: 10 + 3 GETs.
 			name: "20 MiB in 10 files, 3 broadcasts", bytes: 20 * mib, files: 10, broadcasts: 3, rate: 50e6,
 			want: Requests{SourceGet: 13, SourceList: 1, DestGet: 1, DestPut: 1, Multipart: 2, Parts: 3,
-				DestList: 2, Claims: 1},
-			roundTrips: 13 + 1 + 1 + 1 + 2 + 2 + 1,
+				Claims: 1},
+			roundTrips: 13 + 1 + 1 + 1 + 2 + 2,
 		},
 		{
 			// At 100 KB/s the 20,978,176 bytes stream for 209.8 s: 10
 			// renewals every 20 s after the first claim.
 			name: "slow stream renews its claim", bytes: 20 * mib, files: 10, broadcasts: 3, rate: 100e3,
 			want: Requests{SourceGet: 13, SourceList: 1, DestGet: 1, DestPut: 1, Multipart: 2, Parts: 3,
-				DestList: 2, Claims: 11},
-			roundTrips: 21,
+				Claims: 11},
+			roundTrips: 20,
 		},
 		{
 			// 20,978,176 bytes in 8 MiB zips: two full parts (each a
@@ -98,15 +98,15 @@ func TestUserRequests(t *testing.T) {
 			// a last zip of 4,200,960 bytes sent as one PutObject.
 			name: "split into 8 MiB zips", bytes: 20 * mib, files: 10, broadcasts: 3, maxPart: 8 * mib, rate: 50e6,
 			want: Requests{SourceGet: 13, SourceList: 1, DestGet: 1, DestPut: 2, Multipart: 4, Parts: 2,
-				DestList: 2, Claims: 1},
-			roundTrips: 13 + 1 + 1 + 2 + 4 + 2 + 1,
+				Claims: 1},
+			roundTrips: 13 + 1 + 1 + 2 + 4 + 2,
 		},
 		{
 			// 2,500 objects take three list pages; the 1 MiB of source is
 			// 1,048,576 + 4,096 + 640,000 = 1,692,672 bytes of zip.
 			name: "2,500 small files", bytes: mib, files: 2500, broadcasts: 500, rate: 50e6,
-			want:       Requests{SourceGet: 3000, SourceList: 3, DestGet: 1, DestPut: 2, DestList: 2, Claims: 1},
-			roundTrips: 3000 + 3 + 1 + 2 + 2 + 1,
+			want:       Requests{SourceGet: 3000, SourceList: 3, DestGet: 1, DestPut: 2, Claims: 1},
+			roundTrips: 3000 + 3 + 1 + 2 + 2,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
