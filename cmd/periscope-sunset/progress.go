@@ -66,6 +66,7 @@ func (p *barProgress) Start(total int) {
 		progressbar.OptionSetDescription("exporting"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetItsString(p.unit),
+		progressbar.OptionShowIts(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
