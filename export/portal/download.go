@@ -19,11 +19,7 @@ const auditTimeout = 10 * time.Second
 // part downloads one part: a redirect to a fresh presigned URL on S3, or
 // the file itself, with Range support, from a local folder.
 func (h *Handler) part(w http.ResponseWriter, r *http.Request) {
-	user, expiry, ok := h.authorize(w, r)
-	if !ok {
-		return
-	}
-	m, ok := h.manifest(w, r, user, expiry)
+	user, _, m, ok := h.authorizedManifest(w, r)
 	if !ok {
 		return
 	}

@@ -162,6 +162,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) (user string
 // ready yet" page with 404: the download does not exist yet, and a link
 // checker (or the mailer's own pre-flight check) can tell that from the
 // status alone, while a person sees the friendly page.
+// authorizedManifest checks the request's token and reads the user's
+// manifest, answering the request itself (403, or "not ready yet") when
+// either fails. Every user route starts with it.
+func (h *Handler) authorizedManifest(w http.ResponseWriter, r *http.Request) (user string, expiry time.Time, m *export.Manifest, ok bool) {
+	if user, expiry, ok = h.authorize(w, r); !ok {
+		return "", time.Time{}, nil, false
+	}
+	m, ok = h.manifest(w, r, user, expiry)
+	return user, expiry, m, ok
+}
+
 func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, user string, expiry time.Time) (*export.Manifest, bool) {
 	m, err := export.ReadManifest(r.Context(), h.dst, user)
 	switch {

@@ -25,11 +25,7 @@ const maxProfile = 1 << 20
 // userPage shows a user's parts with their sizes and checksums, and how to
 // check and open them.
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
-	user, expiry, ok := h.authorize(w, r)
-	if !ok {
-		return
-	}
-	m, ok := h.manifest(w, r, user, expiry)
+	user, expiry, m, ok := h.authorizedManifest(w, r)
 	if !ok {
 		return
 	}
@@ -67,11 +63,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 // sums answers the parts' checksums in the format of sha256sum, so that
 // `sha256sum -c SHA256SUMS` checks a download.
 func (h *Handler) sums(w http.ResponseWriter, r *http.Request) {
-	user, expiry, ok := h.authorize(w, r)
-	if !ok {
-		return
-	}
-	m, ok := h.manifest(w, r, user, expiry)
+	_, _, m, ok := h.authorizedManifest(w, r)
 	if !ok {
 		return
 	}
