@@ -220,11 +220,11 @@ func printNotifyReport(c *cli.Context, rep *notify.Report) {
 		verb = "would send"
 	}
 	fmt.Fprintf(c.App.Writer, "%s %d emails; already sent %d; not mailed: %d without email, %d not exported yet, "+
-		"%d bad address, %d changed since mailed, %d unknown, %d refused, %d failed; report %s\n",
+		"%d bad address, %d changed since mailed, %d unknown, %d refused, %d failed, %d taken by another run; report %s\n",
 		verb, rep.Count(notify.StatusSent)+rep.Count(notify.StatusWouldSend), rep.Count(notify.StatusAlreadySent),
 		rep.Count(notify.StatusNoEmail), rep.Count(notify.StatusNotReady), rep.Count(notify.StatusBadAddress),
 		rep.Count(notify.StatusChanged), rep.Count(notify.StatusUnknown), rep.Count(notify.StatusRefused),
-		rep.Count(notify.StatusFailed)+rep.Count(notify.StatusBusy), rep.Key())
+		rep.Count(notify.StatusFailed), rep.Count(notify.StatusBusy), rep.Key())
 	for _, u := range rep.Users {
 		fmt.Fprintf(c.App.ErrWriter, "  %s %s", u.Status, orDash(u.User))
 		if u.Reason != "" {

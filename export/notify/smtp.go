@@ -16,10 +16,11 @@ import (
 // SMTPConfig says how to reach the mail server.
 type SMTPConfig struct {
 	// URL is smtps://host[:465] (implicit TLS) or smtp://host[:587]
-	// (STARTTLS required, except to a loopback address).
+	// (STARTTLS required, except to a loopback address when no
+	// credentials are given).
 	URL string
 	// Username and Password, when set, are sent with SMTP AUTH, only over
-	// TLS or to a loopback address.
+	// TLS (even to a loopback address).
 	Username, Password string
 	// TLS overrides the TLS settings (tests give their own roots).
 	TLS *tls.Config
@@ -64,8 +65,10 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	case "smtp":
 		port = 587
 		policy := mail.TLSMandatory
-		if IsLoopback(host) {
-			policy = mail.TLSOpportunistic // a local relay or test server may not speak TLS
+		if IsLoopback(host) && cfg.Username == "" && cfg.Password == "" {
+			// A local relay or test server may not speak TLS; credentials
+			// never go without it.
+			policy = mail.TLSOpportunistic
 		}
 		opts = append(opts, mail.WithTLSPolicy(policy))
 	default:
@@ -135,7 +138,7 @@ const (
 func Classify(err error) (Verdict, string) {
 	var ns *notSentError
 	if errors.As(err, &ns) {
-		return Temporary, "could not connect to the mail server"
+		return Temporary, "could not connect to the mail server: " + ns.Error()
 	}
 	var se *mail.SendError
 	if !errors.As(err, &se) {

@@ -33,6 +33,10 @@ func TestNotifySMTPURL(t *testing.T) {
 			t.Errorf("%s: TLS policy %s, want %s (cleartext only to loopback)", raw, got, want)
 		}
 	}
+	s, _ := NewSMTPSender(SMTPConfig{URL: "smtp://127.0.0.1:1025", Username: "u", Password: "p"})
+	if c, _ := mail.NewClient(s.host, s.opts...); c.TLSPolicy() != "TLSMandatory" {
+		t.Errorf("with credentials, a loopback server must still speak TLS; policy %s", c.TLSPolicy())
+	}
 	for _, bad := range []string{"mail.example.com", "http://mail.example.com", "smtp://user:pw@mail.example.com",
 		"smtp://mail.example.com:0", "smtp://mail.example.com/x", "smtp://", "smtp://mail.example.com?x=1"} {
 		if _, err := NewSMTPSender(SMTPConfig{URL: bad}); err == nil {

@@ -127,6 +127,7 @@ type Summary struct {
 	Cc      []Address `json:"Cc"`
 	Bcc     []Address `json:"Bcc"`
 	Subject string    `json:"Subject"`
+	Tags    []string  `json:"Tags"`
 }
 
 // Message is one message with its parts, from /api/v1/message/{ID}.
