@@ -5,10 +5,14 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/periscope-sunset/periscope-sunset/export/portal"
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
 func TestNotifySMTPURL(t *testing.T) {
@@ -50,7 +54,7 @@ func TestNotifySMTPURL(t *testing.T) {
 // TestNotifyClassifyLostConnection: a server that takes the message and
 // hangs up before it answers leaves the outcome unknown, never retried.
 func TestNotifyClassifyLostConnection(t *testing.T) {
-	addr := hangUpAfterData(t)
+	addr, _ := hangUpAfterData(t)
 	s, err := NewSMTPSender(SMTPConfig{URL: "smtp://" + addr, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -71,26 +75,27 @@ func TestNotifyClassifyLostConnection(t *testing.T) {
 
 // hangUpAfterData is a minimal SMTP server on loopback that reads one
 // message and closes the connection instead of answering it.
-func hangUpAfterData(t *testing.T) string {
+func hangUpAfterData(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	var messages atomic.Int64
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			go serveHangUp(c)
+			go serveHangUp(c, &messages)
 		}
 	}()
-	return l.Addr().String()
+	return l.Addr().String(), &messages
 }
 
-func serveHangUp(c net.Conn) {
+func serveHangUp(c net.Conn, messages *atomic.Int64) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
@@ -105,6 +110,7 @@ func serveHangUp(c net.Conn) {
 			c.Write([]byte("250-test\r\n250 8BITMIME\r\n"))
 		case cmd == "DATA":
 			c.Write([]byte("354 go ahead\r\n"))
+			messages.Add(1)
 			for {
 				l, err := r.ReadString('\n')
 				if err != nil || l == ".\r\n" {
@@ -117,5 +123,46 @@ func serveHangUp(c net.Conn) {
 		default:
 			c.Write([]byte("250 ok\r\n"))
 		}
+	}
+}
+
+// TestNotifyLostConnectionKeepsClaim: when the server hangs up after the
+// message was handed over, the claim stays "sending" and the user is
+// listed as unknown, on this run and the next, with no second try.
+func TestNotifyLostConnectionKeepsClaim(t *testing.T) {
+	dst, err := blob.NewFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := blob.NewFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m := `{"format":"periscope-sunset/export/v1","user_id":"alice","bytes":3,"parts":[{"key":"alice/periscope-alice.zip","size":3,"sha256":"x"}]}`
+	for k, v := range map[string]string{"alice/manifest.json": m, "alice/periscope-alice.zip": "zip"} {
+		dst.Put(ctx, k, strings.NewReader(v), blob.PutOptions{})
+	}
+	src.Put(ctx, "users.jsonl", strings.NewReader(`{"id":"alice","email":"alice@example.com"}`+"\n"), blob.PutOptions{})
+	addr, messages := hangUpAfterData(t)
+	s, err := NewSMTPSender(SMTPConfig{URL: "smtp://" + addr, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := portal.NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	opts := Options{BaseURL: "https://download.example.com", Signer: signer, From: "exports@example.com",
+		Sender: s, Rate: 1000, Backoff: time.Millisecond}
+	for range 2 {
+		rep, err := Run(ctx, src, dst, opts)
+		if err == nil || rep.Count(StatusUnknown) != 1 {
+			t.Fatalf("lost connection: counts %v, err %v; want alice unknown and a partial error", rep.Counts, err)
+		}
+		rec, _, err := readRecord(ctx, dst, "alice")
+		if err != nil || rec.State != stateSending {
+			t.Fatalf("record after a lost connection: %+v, %v; want it left as sending", rec, err)
+		}
+	}
+	if n := messages.Load(); n != 1 {
+		t.Fatalf("the server was handed %d messages over two runs, want 1", n)
 	}
 }

@@ -126,7 +126,44 @@ func run(ctx context.Context, dst blob.Store, opts Options, rep *Report) error {
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if len(opts.Users) == 0 && !opts.DryRun {
+		return abortOrphanUploads(ctx, dst, opts, rep)
+	}
+	return nil
+}
+
+// uploadLister is a store that lists unfinished multipart uploads.
+type uploadLister interface {
+	ListIncompleteUploads(ctx context.Context, prefix string) ([]string, error)
+}
+
+// abortOrphanUploads aborts the unfinished uploads of users who had no
+// object left to list (an export killed during its first part): every
+// user that was listed had theirs aborted already.
+func abortOrphanUploads(ctx context.Context, dst blob.Store, opts Options, rep *Report) error {
+	l, ok := dst.(uploadLister)
+	if !ok {
+		return nil
+	}
+	keys, err := l.ListIncompleteUploads(ctx, "")
+	if err != nil {
+		return fmt.Errorf("list unfinished uploads in %s: %w", dst, err)
+	}
+	done := map[string]bool{}
+	for _, k := range keys {
+		uid, _, ok := strings.Cut(k, "/")
+		if !ok || done[uid] || !export.ValidID(uid) || uid+"/" == export.RunsPrefix {
+			continue
+		}
+		done[uid] = true
+		res := purgeUser(ctx, dst, userKeys{user: uid}, false)
+		rep.add(res)
+		opts.Progress.Done(res)
+	}
+	return nil
 }
 
 // list calls fn with each user's keys: the named users' folders, or every

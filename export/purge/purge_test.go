@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/export/purge"
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
@@ -228,4 +230,32 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestPurgeAbortsUnfinishedUploads: parts of an upload a killed export
+// left behind hold user data too; purge aborts them on S3.
+func TestPurgeAbortsUnfinishedUploads(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket(t)
+	dst := srv.Store(t, bucket, "exports")
+	put(t, dst, "alice/manifest.json", "{}")
+	// alice's killed export left an upload beside her objects; bob's died
+	// during his first part, so he has no object at all.
+	for _, key := range []string{"exports/alice/periscope-alice.zip", "exports/bob/periscope-bob.zip"} {
+		_, err := srv.Client(t).CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := purge.Run(context.Background(), dst, purge.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := dst.ListIncompleteUploads(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 || len(rep.Users) != 2 || rep.Users[0].AbortedUploads != 1 || rep.Users[1].AbortedUploads != 1 {
+		t.Fatalf("after purge: unfinished uploads %v, report %+v; want none left, 1 aborted for each user", left, rep.Users)
+	}
 }
