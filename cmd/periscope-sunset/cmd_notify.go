@@ -65,6 +65,8 @@ func notifyCommand() *cli.Command {
 				Usage: "file with the SMTP username (first line) and password (second line)"},
 			&cli.StringFlag{Name: "from", EnvVars: env("from"), Required: true,
 				Usage: "the sender's address, e.g. exports@example.com"},
+			&cli.StringFlag{Name: "from-name", EnvVars: env("from-name"),
+				Usage: "the sender's display name, e.g. \"Periscope\""},
 			&cli.StringFlag{Name: "template", EnvVars: env("template"),
 				Usage: "folder with text.tmpl and html.tmpl replacing the built-in message"},
 			&cli.Float64Flag{Name: "rate", EnvVars: env("rate"), Value: notify.DefaultRate,
@@ -124,7 +126,8 @@ func runNotify(c *cli.Context) error {
 
 // notifyOptions fills notify.Options from the flags, in one place.
 func notifyOptions(c *cli.Context) (notify.Options, error) {
-	o := notify.Options{BaseURL: c.String("base-url"), From: c.String("from"), Rate: c.Float64("rate"),
+	o := notify.Options{BaseURL: c.String("base-url"), From: c.String("from"), FromName: c.String("from-name"),
+		Rate:   c.Float64("rate"),
 		DryRun: c.Bool("dry-run"), RenotifyChanged: c.Bool("renotify-changed"), Resend: c.StringSlice("resend")}
 	var err error
 	if o.TTL, err = parseTTL(c.String("ttl")); err != nil || o.TTL <= 0 {

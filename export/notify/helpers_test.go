@@ -77,6 +77,9 @@ func exportedDest(t testing.TB) *blob.FileStore {
 	return dst
 }
 
+// hostileFromName tries to smuggle a header through the sender's name.
+const hostileFromName = "Periscope\r\nBcc: eve@evil.example"
+
 // hostileName is a display name that must come out escaped in HTML.
 const hostileName = `<script>alert("x")</script><img src=x onerror=alert(1)> & "q"`
 
@@ -140,7 +143,7 @@ func smtpSender(t testing.TB, mp *mailpittest.Server) *countingSender {
 }
 
 func options(t testing.TB, s notify.Sender) notify.Options {
-	return notify.Options{BaseURL: baseURL, Signer: signer(t), From: "exports@example.com", Sender: s,
+	return notify.Options{BaseURL: baseURL, Signer: signer(t), From: "exports@example.com", FromName: hostileFromName, Sender: s,
 		Rate: 1000, Backoff: time.Millisecond, Retries: 2}
 }
 

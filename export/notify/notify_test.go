@@ -39,6 +39,12 @@ func TestNotifyMailpit(t *testing.T) {
 			t.Fatalf("unexpected or repeated recipient %q", addr)
 		}
 		seen[addr] = true
+		if s.From.Address != "exports@example.com" || s.From.Name != "Periscope Bcc: eve@evil.example" {
+			t.Errorf("message %s is from %+v, want exports@example.com with the sender name on one line", s.ID, s.From)
+		}
+		if h := mp.Headers(t, s.ID); len(h["Bcc"])+len(h["Cc"]) != 0 || len(h["From"]) != 1 || len(h["To"]) != 1 {
+			t.Errorf("message %s headers: %v", s.ID, h)
+		}
 		if s.To[0].Name != "" {
 			t.Errorf("recipient %s carries display name %q; users.jsonl names must never reach a header", addr, s.To[0].Name)
 		}

@@ -37,8 +37,10 @@ type Options struct {
 	Signer  *portal.Signer // the secret `serve` is given
 	TTL     time.Duration  // how long the links work (default portal.DefaultLinkTTL)
 	From    string         // the sender's address, parsed strictly
-	Subject string         // default DefaultSubject
-	Sender  Sender         // nil only in a dry run
+	// FromName is the sender's display name, e.g. "Periscope" (optional).
+	FromName string
+	Subject  string // default DefaultSubject
+	Sender   Sender // nil only in a dry run
 	// Templates renders the message (default: the built-in ones).
 	Templates *Templates
 	// Milestones are the shutdown dates the email names, if known.

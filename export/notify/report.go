@@ -17,6 +17,10 @@ import (
 // the export's own reports (which `status` reads; it skips this folder).
 const ReportPrefix = export.RunsPrefix + "notify/"
 
+// maxListed bounds the users a report lists by name (counts stay exact),
+// so a source where most users have no email keeps the report small.
+const maxListed = 100000
+
 // Status is what happened to one user in a run.
 type Status string
 
@@ -51,8 +55,9 @@ type Report struct {
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
 	Counts     map[Status]int `json:"counts"`
-	Users      []Outcome      `json:"users"` // every user not mailed, with why
-	Sent       []string       `json:"sent"`  // user ids mailed in this run
+	Users      []Outcome      `json:"users"`               // every user not mailed, with why
+	Sent       []string       `json:"sent"`                // user ids mailed in this run
+	Truncated  bool           `json:"truncated,omitempty"` // more users than listed
 	Error      string         `json:"error,omitempty"`
 
 	mu sync.Mutex
@@ -77,10 +82,12 @@ func (r *Report) add(o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Counts[o.Status]++
-	switch o.Status {
-	case StatusSent, StatusWouldSend:
+	switch {
+	case o.Status == StatusAlreadySent:
+	case len(r.Sent)+len(r.Users) >= maxListed:
+		r.Truncated = true
+	case o.Status == StatusSent || o.Status == StatusWouldSend:
 		r.Sent = append(r.Sent, o.User)
-	case StatusAlreadySent:
 	default:
 		r.Users = append(r.Users, o)
 	}

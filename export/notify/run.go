@@ -203,7 +203,7 @@ func (r *runner) message(u user, to string, m *export.Manifest) (*mail.Msg, erro
 		return nil, err
 	}
 	msg := mail.NewMsg()
-	if err := msg.From(r.from); err != nil {
+	if err := msg.FromFormat(CleanName(r.opts.FromName), r.from); err != nil {
 		return nil, fmt.Errorf("sender address: %w", err)
 	}
 	if err := msg.To(to); err != nil {
