@@ -60,7 +60,13 @@ func TestNotifyAndPurgeEndToEnd(t *testing.T) {
 	args := []string{"notify", "--source", src, "--dest", dest, "--base-url", "https://download.example.com",
 		"--secret-file", secretFile, "--smtp", mp.SMTPURL(), "--from", "exports@example.com",
 		"--state", state, "--actor", "ops-ana", "--progress", "none"}
-	r := run(t, env, args...).want(t, exitPartial)
+	dry := []string{"notify", "--source", src, "--dest", dest, "--base-url", "https://download.example.com",
+		"--secret-file", secretFile, "--from", "exports@example.com", "--state", state, "--dry-run"}
+	r := run(t, nil, dry...).want(t, exitPartial)
+	if n := len(mp.Messages(t)); n != 0 || !strings.Contains(r.stdout, "would send 9 emails") {
+		t.Fatalf("dry run without --smtp: %d messages sent\n%s", n, r.stdout)
+	}
+	r = run(t, env, args...).want(t, exitPartial)
 	t.Logf("notify: %s%s", r.stdout, r.stderr)
 	if n := len(mp.Messages(t)); n != 9 || !strings.Contains(r.stdout, "sent 9 emails") {
 		t.Fatalf("first notify: mailpit holds %d messages, want 9 (every user but carol)\n%s", n, r.stdout)
