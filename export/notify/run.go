@@ -78,7 +78,8 @@ func newRunner(dst blob.Store, opts Options) (*runner, error) {
 	if opts.Signer == nil {
 		return nil, errors.New("notify: no link signer (secret file)")
 	}
-	if _, err := portal.LinkFor(opts.BaseURL, opts.Signer, &export.Manifest{UserID: "x"}, opts.Now()); err != nil {
+	// Make one link now, so a bad base URL stops the run before any user.
+	if _, err := portal.LinkFor(opts.BaseURL, opts.Signer, &export.Manifest{UserID: "check"}, opts.Now()); err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	from, err := ParseAddress(opts.From)
