@@ -103,6 +103,7 @@ func usersSource(t testing.TB) blob.Store {
 		b.WriteByte('\n')
 	}
 	b.WriteString("{not json\n")
+	b.WriteString(`{"id":"eve@evil.example\r\n\u001b[2J","email":"eve@evil.example"}` + "\n")
 	return sourceWith(t, b.String())
 }
 

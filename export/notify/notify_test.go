@@ -66,7 +66,7 @@ func TestNotifyMailpit(t *testing.T) {
 		}
 	}
 	wantCounts := map[notify.Status]int{notify.StatusSent: 2, notify.StatusBadAddress: 3,
-		notify.StatusNoEmail: 1, notify.StatusNotReady: 1, notify.StatusBadLine: 1}
+		notify.StatusNoEmail: 1, notify.StatusNotReady: 1, notify.StatusBadLine: 2}
 	for st, n := range wantCounts {
 		if got := rep.Count(st); got != n {
 			t.Errorf("first run: %d users %s, want %d", got, st, n)

@@ -142,7 +142,13 @@ func toUser(u export.User, err error) user {
 	if err != nil {
 		var le *export.LineError
 		if errors.As(err, &le) {
-			return user{ID: le.ID, line: le.Line, bad: err}
+			// An id that failed the check may hold anything (an address,
+			// control characters): only a valid one is repeated.
+			id := le.ID
+			if !export.ValidID(id) {
+				id = ""
+			}
+			return user{ID: id, line: le.Line, bad: err}
 		}
 		return user{bad: err}
 	}
