@@ -119,7 +119,7 @@ func printPurgeReport(c *cli.Context, rep *purge.Report, perUser bool) {
 		}
 	}
 	if len(rep.Left) > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "left alone (not in a user folder): %s\n", strings.Join(rep.Left, ", "))
+		fmt.Fprintf(c.App.ErrWriter, "left alone (not in a user folder): %q\n", rep.Left) // quoted: keys may hold anything
 	}
 	where := "report " + rep.Key()
 	if rep.DryRun {
