@@ -61,8 +61,9 @@ func stepDefs() []stepDef {
 			instructions: "Run the export (periscope-sunset export ...), check it with periscope-sunset verify,\n" +
 				"and mail every user their download link. Confirm with the export run id as evidence."},
 		{name: StepExportWindowClose, title: "Close the export window", kind: KindManual, days: 97,
-			instructions: "The export window ends: take the download portal down and expire the links as\n" +
-				"announced. Confirm with evidence of what was shut down."},
+			instructions: "The export window ends: take the download portal down, then delete the exports with\n" +
+				"  periscope-sunset purge --dest DST --yes --state STATE   (--dry-run first to see what goes)\n" +
+				"which records its run in the audit log. Confirm with the purge run id as evidence."},
 	}
 }
 
