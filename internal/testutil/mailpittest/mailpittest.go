@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/syncbuf"
 )
 
@@ -222,7 +223,7 @@ func findBinary(t testing.TB) string {
 	if p, err := exec.LookPath("mailpit"); err == nil {
 		return p
 	}
-	t.Fatalf("mailpit not found: run scripts/install-mailpit (installs bin/mailpit), or set %s", EnvBinary)
+	need.Missing(t, "mailpit not found: run scripts/install-mailpit (installs bin/mailpit), or set "+EnvBinary)
 	return ""
 }
 
