@@ -12,7 +12,7 @@
 //
 // Every write is a create-only conditional write (blob.PutOptions.IfNoneMatch:
 // link(2) on a local folder, If-None-Match: * on S3), which is atomic on both
-// backends. A change to the flag or the plan writes version N+1 after reading
+// backends. A change to the flag or the schedule writes version N+1 after reading
 // version N, so of two operators who read the same version exactly one wins
 // and the other gets a ConflictError naming who changed it. Nothing is ever
 // overwritten, so the version objects are a history as well.

@@ -19,8 +19,8 @@ func (src storeSource) GateState(ctx context.Context) (GateState, error) {
 	if err != nil {
 		return GateState{}, err
 	}
-	p, err := src.s.Plan(ctx)
-	if err != nil && !errors.Is(err, ErrNoPlan) {
+	p, err := src.s.LoadSchedule(ctx)
+	if err != nil && !errors.Is(err, ErrNoSchedule) {
 		return GateState{}, err
 	}
 	st := GateState{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate}

@@ -193,8 +193,8 @@ func smtpCredentials(file string) (user, pass string, err error) {
 // notifySchedule takes the shutdown dates from the runbook, when it has a
 // schedule, and warns when the links outlive the export window.
 func notifySchedule(c *cli.Context, state *sunset.State, o *notify.Options) error {
-	p, err := state.Plan(c.Context)
-	if errors.Is(err, sunset.ErrNoPlan) {
+	p, err := state.LoadSchedule(c.Context)
+	if errors.Is(err, sunset.ErrNoSchedule) {
 		fmt.Fprintf(c.App.ErrWriter, "note: no schedule in %s; the emails name no shutdown dates\n", state.Store())
 		return nil
 	}

@@ -191,7 +191,7 @@ func stepStates(t *testing.T, b stateBackend) map[string]sunset.StepStatus {
 	t.Helper()
 	r := b.run(t, []string{"runbook", "status"}, "--json").want(t, 0)
 	var doc struct {
-		Plan  sunset.Plan         `json:"plan"`
+		Plan  sunset.Schedule     `json:"plan"`
 		Steps []sunset.StepStatus `json:"steps"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
