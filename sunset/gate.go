@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,7 +46,10 @@ type GateOptions struct {
 
 // Gate is an http.Handler middleware that refuses sign-ups while they are
 // blocked and every mutating request after the read-only milestone, and
-// adds the RFC 8594 Sunset and Link headers to every response.
+// puts its own RFC 8594 Sunset and Link headers on every response (the
+// app's are replaced). It answers 400 to a path holding a control
+// character, 405 to CONNECT and the HTTP/2 preface, and lets only
+// WebSocket upgrades through (see MethodWebSocket); others are stripped.
 //
 // Until it has read the state once it refuses sign-ups (503, temporary: it
 // does not know yet). After a failed refresh it keeps the last state read.
@@ -131,30 +135,66 @@ func (g *Gate) State() (GateState, bool) {
 func (g *Gate) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, known := g.State()
-		if known {
-			setSunsetHeaders(w.Header(), st)
+		sw := &sunsetWriter{ResponseWriter: w, st: st, known: known}
+		g.serve(sw, r, st, known, next)
+		if !sw.written {
+			// The server writes the header of a handler that wrote nothing.
+			sw.fix()
 		}
-		methods, p := requestMethods(r), requestPath(r)
-		if matchAny(g.signups, methods, p) {
-			switch {
-			case !known:
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(g.refresh.Seconds()))))
-				refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
-					"Sign-ups are unavailable right now; try again later.", "")
-				return
-			case st.Blocked:
-				refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
-				return
-			}
-		}
-		if known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt) &&
-			isMutating(methods) && !matchAny(g.allow, methods, p) {
-			refuse(w, http.StatusGone, "read_only",
-				"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
+	})
+}
+
+// serve refuses r or hands it to next, in the order of the gate's
+// guarantees: odd bytes and tunnels first, then sign-ups, then read-only.
+func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st GateState, known bool, next http.Handler) {
+	p, err := requestPath(r)
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "bad_path", "The request path is not valid.", "")
+		return
+	}
+	if isTunnelMethod(r) {
+		refuse(w, http.StatusMethodNotAllowed, "method_refused", "This method is not accepted.", "")
+		return
+	}
+	r, websocket := applyUpgradePolicy(r)
+	methods := effectiveMethods(r, websocket)
+	if slices.ContainsFunc(methods, func(m string) bool { return matchRefused(g.signups, m, p) }) {
+		switch {
+		case !known:
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(g.refresh.Seconds()))))
+			refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
+				"Sign-ups are unavailable right now; try again later.", "")
+			return
+		case st.Blocked:
+			refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	readOnly := known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt)
+	if readOnly && slices.ContainsFunc(methods, func(m string) bool { return isMutating(m) && !matchAllowed(g.allow, m, p) }) {
+		refuse(w, http.StatusGone, "read_only",
+			"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
+		return
+	}
+	next.ServeHTTP(w, r)
+}
+
+func matchRefused(routes []Route, m, p string) bool {
+	for _, rt := range routes {
+		if rt.refuses(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAllowed(routes []Route, m, p string) bool {
+	for _, rt := range routes {
+		if rt.allows(m, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func signupMessage(st GateState) string {
@@ -163,16 +203,6 @@ func signupMessage(st GateState) string {
 		msg += " " + st.Reason
 	}
 	return msg
-}
-
-// setSunsetHeaders adds the RFC 8594 headers.
-func setSunsetHeaders(h http.Header, st GateState) {
-	if !st.SunsetAt.IsZero() {
-		h.Set("Sunset", st.SunsetAt.UTC().Format(http.TimeFormat))
-	}
-	if st.InfoURL != "" {
-		h.Add("Link", "<"+st.InfoURL+`>; rel="sunset"`)
-	}
 }
 
 // Refusal is the JSON body of every response the gate refuses.

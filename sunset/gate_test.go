@@ -170,7 +170,7 @@ func TestGateSignupRoutes(t *testing.T) {
 		gone("format suffix on api", "POST", "/api/v1/users.xml"),
 		gone("trailing dot", "POST", "/signup."),
 		gone("trailing encoded space", "POST", "/signup%20"),
-		gone("NUL truncation", "POST", "/signup%00.html"),
+		{name: "NUL truncation", method: "POST", target: "/signup%00.html", status: 400, code: "bad_path", headers: true},
 		gone("encoded hash", "POST", "/signup%23x"),
 		gone("encoded question mark", "POST", "/signup%3Fx=1"),
 		{name: "override header", method: "GET", target: "/signup", header: map[string]string{"X-HTTP-Method-Override": "POST"},

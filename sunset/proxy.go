@@ -19,6 +19,14 @@ func NewProxy(upstream *url.URL) *httputil.ReverseProxy {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
 			r.SetXForwarded()
+			// The gate has stripped other upgrades already; this keeps the
+			// proxy safe on its own. A 101 to a request that did not ask
+			// for it is a 502 (httputil checks the protocols agree).
+			if !isWebSocketOnly(r.Out.Header.Values("Upgrade")) {
+				r.Out.Header.Del("Upgrade")
+				r.Out.Header.Del("Connection")
+			}
+			r.Out.Header.Del("HTTP2-Settings")
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			refuse(w, http.StatusBadGateway, "upstream_unreachable", "The service is unreachable.", "")

@@ -183,6 +183,9 @@ func signupsGateCommand() *cli.Command {
 			"the --read-only-allow routes. Every response carries the Sunset and Link headers once set.\n" +
 			"Routes match whatever the spelling: case, trailing or doubled slashes, percent-encoding,\n" +
 			"dot segments, ;params, .json suffixes, HEAD for GET routes, method overrides, queries.\n" +
+			"A path with a control character (raw or %-encoded) gets 400. Only WebSocket upgrades pass\n" +
+			"(h2c and every other upgrade are stripped), and only where the gate lets the route through;\n" +
+			"a WebSocket after read-only needs a \"WEBSOCKET /path\" or \"ANY /path\" allow entry.\n" +
 			"The state is re-read every --refresh; if the store is unreachable the last state stays,\n" +
 			"and until it has been read once sign-ups get 503 (closed, not yet known). SIGTERM or\n" +
 			"SIGINT drains requests in flight and exits 0.\n\n" +
