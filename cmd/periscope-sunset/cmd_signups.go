@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/sunset"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 func signupsCommand() *cli.Command {
@@ -162,7 +163,7 @@ func signupsStatusCommand() *cli.Command {
 			if c.Bool("json") {
 				return json.NewEncoder(c.App.Writer).Encode(struct {
 					sunset.Flag
-					Gate sunset.GateState `json:"gate"`
+					Gate gate.State `json:"gate"`
 				}{f, gs})
 			}
 			printFlag(c.App.Writer, f)
@@ -177,7 +178,7 @@ func signupsGateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gate",
 		Usage: "run a reverse proxy that applies the sign-up gate in front of an app",
-		Description: "For apps not written in Go (Go apps embed sunset.Gate). Requests to the sign-up routes\n" +
+		Description: "For apps not written in Go (Go apps embed the sunset/gate package). Requests to the sign-up routes\n" +
 			"get 410 Gone with a JSON body {code, message, info_url} while sign-ups are blocked; after\n" +
 			"the read-only milestone every POST/PUT/PATCH/DELETE gets 410 Gone (code read_only) except\n" +
 			"the --read-only-allow routes. Every response carries the Sunset and Link headers once set.\n" +
@@ -211,10 +212,12 @@ func runSignupsGate(c *cli.Context) error {
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
 		return usagef(c, "--upstream %q: want an absolute http(s) URL", c.String("upstream"))
 	}
-	if _, err := sunset.ParseRoutes(c.StringSlice("signup-route")); err != nil {
+	signups, err := gate.ParseRoutes(c.StringSlice("signup-route"))
+	if err != nil {
 		return usagef(c, "--signup-route: %v", err)
 	}
-	if _, err := sunset.ParseRoutes(c.StringSlice("read-only-allow")); err != nil {
+	allow, err := gate.ParseRoutes(c.StringSlice("read-only-allow"))
+	if err != nil {
 		return usagef(c, "--read-only-allow: %v", err)
 	}
 	if c.Duration("refresh") <= 0 {
@@ -224,9 +227,9 @@ func runSignupsGate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	g := sunset.NewGate(s.GateSource(), sunset.GateOptions{
-		SignupRoutes:  c.StringSlice("signup-route"),
-		ReadOnlyAllow: c.StringSlice("read-only-allow"),
+	g := gate.New(s.GateSource(), gate.Options{
+		SignupRoutes:  signups,
+		ReadOnlyAllow: allow,
 		Refresh:       c.Duration("refresh"),
 		OnRefreshError: func(err error) {
 			fmt.Fprintf(c.App.ErrWriter, "periscope-sunset: %v (keeping the last state read)\n", err)
@@ -237,7 +240,7 @@ func runSignupsGate(c *cli.Context) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	fmt.Fprintf(c.App.Writer, "gate listening on http://%s, proxying to %s (state %s)\n", ln.Addr(), up, s.Store())
-	return sunset.ServeProxy(c.Context, ln, up, g, 0)
+	return gate.ServeProxy(c.Context, ln, up, g, 0)
 }
 
 func signupsVerifyCommand() *cli.Command {

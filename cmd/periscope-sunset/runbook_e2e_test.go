@@ -23,6 +23,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
 	"github.com/periscope-sunset/periscope-sunset/sunset/appstore/asctest"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 	"github.com/periscope-sunset/periscope-sunset/sunset/icstest"
 )
 
@@ -105,7 +106,7 @@ func TestSignupsE2E(t *testing.T) {
 		r = b.run(t, []string{"signups", "status"}, "--json").want(t, 0)
 		var st struct {
 			sunset.Flag
-			Gate sunset.GateState `json:"gate"`
+			Gate gate.State `json:"gate"`
 		}
 		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 			t.Fatal(err)

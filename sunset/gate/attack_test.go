@@ -1,4 +1,4 @@
-package sunset
+package gate
 
 import (
 	"fmt"
@@ -57,9 +57,9 @@ func deepEncode(s string, n int) string {
 // allow-list as for the sign-up routes, so a DELETE, PUT or PATCH never
 // passes through a "POST /x" entry.
 func TestGateMethodOverrideReadOnly(t *testing.T) {
-	g := NewGate(&fakeSource{state: blocked}, GateOptions{
-		SignupRoutes:  []string{"PUT /api/v1/users"},
-		ReadOnlyAllow: []string{"POST /x", "ANY /any"},
+	g := New(&fakeSource{state: blocked}, Options{
+		SignupRoutes:  routes(t, "PUT /api/v1/users"),
+		ReadOnlyAllow: routes(t, "POST /x", "ANY /any"),
 		Now:           newClock(testReadOnlyAt.Add(time.Hour)).now,
 	})
 	if err := g.Refresh(t.Context()); err != nil {
@@ -101,7 +101,7 @@ func TestGateUpgrades(t *testing.T) {
 	})
 	src := &fakeSource{state: blocked}
 	clk := newClock(testReadOnlyAt.Add(-time.Hour))
-	g := NewGate(src, GateOptions{SignupRoutes: []string{"POST /signup"}, ReadOnlyAllow: []string{"WEBSOCKET /live", "ANY /any", "POST /chat"}, Now: clk.now})
+	g := New(src, Options{SignupRoutes: routes(t, "POST /signup"), ReadOnlyAllow: routes(t, "WEBSOCKET /live", "ANY /any", "POST /chat"), Now: clk.now})
 	if err := g.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}

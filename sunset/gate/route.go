@@ -1,4 +1,4 @@
-package sunset
+package gate
 
 import (
 	"fmt"
@@ -6,15 +6,23 @@ import (
 	"strings"
 )
 
-// Route is one "METHOD /path" the gate matches, kept in normal form. An
-// empty Method (a route given as a bare path, or "ANY /path") matches
-// every method. The method WEBSOCKET names a WebSocket upgrade.
+// Route is one "METHOD /path" the gate matches, kept in normal form; only
+// ParseRoute makes one, so a route is never compared in a form a request
+// cannot take. An empty method (a route given as a bare path, or
+// "ANY /path") matches every method. The method WEBSOCKET names a
+// WebSocket upgrade.
 type Route struct {
-	Method string
-	Path   string
+	method string
+	path   string
 }
 
-func (r Route) String() string { return strings.TrimSpace(r.Method + " " + r.Path) }
+// Method is the route's method, "" for any.
+func (r Route) Method() string { return r.method }
+
+// Path is the route's path in CleanPath's normal form.
+func (r Route) Path() string { return r.path }
+
+func (r Route) String() string { return strings.TrimSpace(r.method + " " + r.path) }
 
 // ParseRoute reads "POST /signup", "ANY /signup", "WEBSOCKET /live" or
 // "/signup".
@@ -44,10 +52,10 @@ func ParseRoute(s string) (Route, error) {
 	if err != nil {
 		return Route{}, fmt.Errorf("route %q: %w", s, err)
 	}
-	return Route{Method: method, Path: clean}, nil
+	return Route{method: method, path: clean}, nil
 }
 
-// ParseRoutes parses each of ss.
+// ParseRoutes parses each of ss, parsing them once for the gate's life.
 func ParseRoutes(ss []string) ([]Route, error) {
 	out := make([]Route, 0, len(ss))
 	for _, s := range ss {
@@ -83,12 +91,12 @@ func requestPath(r *http.Request) (string, error) {
 // a GET route holds it; a WebSocket carries any method, so every route on
 // its path holds it.
 func (rt Route) refuses(m, p string) bool {
-	return rt.Path == p && (rt.Method == "" || rt.Method == m || m == MethodWebSocket ||
-		(rt.Method == http.MethodGet && m == http.MethodHead))
+	return rt.path == p && (rt.method == "" || rt.method == m || m == MethodWebSocket ||
+		(rt.method == http.MethodGet && m == http.MethodHead))
 }
 
 // allows reports whether an allowing route list (the read-only
 // allow-list) holds m on p: only the very method, or an ANY route.
 func (rt Route) allows(m, p string) bool {
-	return rt.Path == p && (rt.Method == "" || rt.Method == m)
+	return rt.path == p && (rt.method == "" || rt.method == m)
 }

@@ -1,4 +1,4 @@
-package sunset
+package gate
 
 import (
 	"bufio"
@@ -82,9 +82,9 @@ func (a *h2cApp) requests() []string {
 
 // startGatedProxy runs ServeProxy, the code path of `signups gate`, in
 // front of app with the gate reading src.
-func startGatedProxy(t *testing.T, app string, src StateSource, opts GateOptions) string {
+func startGatedProxy(t *testing.T, app string, src Source, opts Options) string {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := NewGate(src, opts)
+	g := New(src, opts)
 	if err := g.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -131,15 +131,15 @@ func TestProxyRefusesH2CTunnels(t *testing.T) {
 	settings := base64.RawURLEncoding.EncodeToString([]byte{0, 3, 0, 0, 0, 100})
 	for _, mode := range []struct {
 		name string
-		st   GateState
+		st   State
 	}{
-		{"signups blocked", GateState{Blocked: true, SunsetAt: sunsetAt}},
-		{"read-only", GateState{Blocked: false, SunsetAt: sunsetAt, ReadOnlyAt: testReadOnlyAt}},
+		{"signups blocked", State{Blocked: true, SunsetAt: sunsetAt}},
+		{"read-only", State{Blocked: false, SunsetAt: sunsetAt, ReadOnlyAt: testReadOnlyAt}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			app := startH2CApp(t)
-			addr := startGatedProxy(t, app.addr, &fakeSource{state: mode.st}, GateOptions{
-				ReadOnlyAllow: []string{"POST /login"}, Now: newClock(testReadOnlyAt.Add(time.Hour)).now})
+			addr := startGatedProxy(t, app.addr, &fakeSource{state: mode.st}, Options{
+				ReadOnlyAllow: routes(t, "POST /login"), Now: newClock(testReadOnlyAt.Add(time.Hour)).now})
 			for _, up := range []string{"h2c", "H2C", "websocket, h2c", "h2c, websocket"} {
 				conn, err := net.Dial("tcp", addr)
 				if err != nil {
@@ -184,7 +184,7 @@ func TestProxyWebSocketPolicy(t *testing.T) {
 	app := startH2CApp(t)
 	src := &fakeSource{state: blocked}
 	clk := newClock(testReadOnlyAt.Add(-time.Hour))
-	addr := startGatedProxy(t, app.addr, src, GateOptions{ReadOnlyAllow: []string{"WEBSOCKET /live"}, Now: clk.now})
+	addr := startGatedProxy(t, app.addr, src, Options{ReadOnlyAllow: routes(t, "WEBSOCKET /live"), Now: clk.now})
 	open := func(target string) (int, string) {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -229,7 +229,7 @@ func TestProxyWebSocketPolicy(t *testing.T) {
 // replaced by the gate's.
 func TestProxyOddBytesAndHeaders(t *testing.T) {
 	app := startH2CApp(t)
-	addr := startGatedProxy(t, app.addr, &fakeSource{state: blocked}, GateOptions{Now: newClock(testReadOnlyAt.Add(-time.Hour)).now})
+	addr := startGatedProxy(t, app.addr, &fakeSource{state: blocked}, Options{Now: newClock(testReadOnlyAt.Add(-time.Hour)).now})
 	for _, target := range []string{"/feed%0a", "/feed%0d", "/feed%0b", "/feed%0c", "/feed%09", "/feed%00", "/feed%7f",
 		"/signup%250a", "/feed%2500", "/feed%0d%0aX:1", "/feed\x01", "/feed\x7f"} {
 		if code, _ := rawRequest(t, addr, "GET", target); code != 400 {

@@ -1,4 +1,4 @@
-package sunset
+package gate
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 // Sunset dates would leave the client to pick one.
 type sunsetWriter struct {
 	http.ResponseWriter
-	st      GateState
+	st      State
 	known   bool
 	written bool
 }
@@ -54,7 +54,7 @@ func (w *sunsetWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // setSunsetHeaders replaces every Sunset header and rel="sunset" Link in
 // h with the gate's (none while the state is unknown or has none).
-func setSunsetHeaders(h http.Header, st GateState, known bool) {
+func setSunsetHeaders(h http.Header, st State, known bool) {
 	h.Del("Sunset")
 	dropSunsetLinks(h)
 	if !known {

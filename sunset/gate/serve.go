@@ -1,0 +1,98 @@
+package gate
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+)
+
+// Wrap returns next behind the gate.
+func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, known := g.State()
+		sw := &sunsetWriter{ResponseWriter: w, st: st, known: known}
+		g.serve(sw, r, st, known, next)
+		if !sw.written {
+			// The server writes the header of a handler that wrote nothing.
+			sw.fix()
+		}
+	})
+}
+
+// serve refuses r or hands it to next, in the order of the gate's
+// guarantees: odd bytes and tunnels first, then sign-ups, then read-only.
+func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known bool, next http.Handler) {
+	p, err := requestPath(r)
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "bad_path", "The request path is not valid.", "")
+		return
+	}
+	if isTunnelMethod(r) {
+		refuse(w, http.StatusMethodNotAllowed, "method_refused", "This method is not accepted.", "")
+		return
+	}
+	r, websocket := applyUpgradePolicy(r)
+	methods := effectiveMethods(r, websocket)
+	if slices.ContainsFunc(methods, func(m string) bool { return matchRefused(g.signups, m, p) }) {
+		switch {
+		case !known:
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(g.refresh.Seconds()))))
+			refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
+				"Sign-ups are unavailable right now; try again later.", "")
+			return
+		case st.Blocked:
+			refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
+			return
+		}
+	}
+	readOnly := known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt)
+	if readOnly && slices.ContainsFunc(methods, func(m string) bool { return isMutating(m) && !matchAllowed(g.allow, m, p) }) {
+		refuse(w, http.StatusGone, "read_only",
+			"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
+		return
+	}
+	next.ServeHTTP(w, r)
+}
+
+func matchRefused(routes []Route, m, p string) bool {
+	for _, rt := range routes {
+		if rt.refuses(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAllowed(routes []Route, m, p string) bool {
+	for _, rt := range routes {
+		if rt.allows(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func signupMessage(st State) string {
+	msg := "New accounts can no longer be created."
+	if st.Reason != "" {
+		msg += " " + st.Reason
+	}
+	return msg
+}
+
+// Refusal is the JSON body of every response the gate refuses.
+type Refusal struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	InfoURL string `json:"info_url,omitempty"`
+}
+
+func refuse(w http.ResponseWriter, status int, code, msg, info string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Refusal{Code: code, Message: msg, InfoURL: info})
+}
