@@ -25,7 +25,12 @@ func (src storeSource) GateState(ctx context.Context) (gate.State, error) {
 	if err != nil && !errors.Is(err, ErrNoPlan) {
 		return gate.State{}, err
 	}
-	st := gate.State{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate}
+	st := gate.State{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate, BlockedSince: f.BlockedSince}
+	if f.Blocked && st.BlockedSince.IsZero() {
+		// A flag written before BlockedSince was kept: its last change is
+		// the latest the block can have started.
+		st.BlockedSince = f.UpdatedAt
+	}
 	ro := readOnlyAt(p)
 	st.ReadOnlyAt = ro
 	if st.SunsetAt.IsZero() {

@@ -189,7 +189,9 @@ func signupsGateCommand() *cli.Command {
 			"a WebSocket after read-only needs a \"WEBSOCKET /path\" or \"ANY /path\" allow entry.\n" +
 			"The state is re-read every --refresh; if the store is unreachable the last state stays,\n" +
 			"and until it has been read once sign-ups get 503 (closed, not yet known). SIGTERM or\n" +
-			"SIGINT drains requests in flight and exits 0.\n\n" +
+			"SIGINT drains requests in flight and exits 0.\n" +
+			"GET --status-path (default /sunset.json) is answered by the gate itself: a cacheable JSON\n" +
+			"document {signups_blocked, since, sunset, read_only_at, info_url, message} for apps to read.\n\n" +
 			"Example:\n" +
 			"  periscope-sunset signups gate --upstream http://127.0.0.1:3000 --listen :8080 \\\n" +
 			"      --signup-route \"POST /signup\" --signup-route \"POST /api/v1/users\" \\\n" +
@@ -202,6 +204,8 @@ func signupsGateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "read-only-allow", EnvVars: env("read-only-allow"),
 				Usage: "a route that still takes writes after the read-only milestone (repeat for more)"},
 			&cli.DurationFlag{Name: "refresh", EnvVars: env("refresh"), Value: 30 * time.Second, Usage: "how often to re-read the state"},
+			&cli.StringFlag{Name: "status-path", EnvVars: env("status-path"), Value: gate.DefaultStatusPath,
+				Usage: "where the gate answers the shutdown status JSON itself (docs/gate.md)"},
 		}, stateFlags(false)...),
 		Action: runSignupsGate,
 	}
@@ -223,6 +227,9 @@ func runSignupsGate(c *cli.Context) error {
 	if c.Duration("refresh") <= 0 {
 		return usagef(c, "--refresh must be positive, e.g. 30s")
 	}
+	if err := gate.CheckStatusPath(c.String("status-path")); err != nil {
+		return usagef(c, "--status-path: %v", err)
+	}
 	s, err := openState(c)
 	if err != nil {
 		return err
@@ -231,6 +238,7 @@ func runSignupsGate(c *cli.Context) error {
 		SignupRoutes:  signups,
 		ReadOnlyAllow: allow,
 		Refresh:       c.Duration("refresh"),
+		StatusPath:    c.String("status-path"),
 		OnRefreshError: func(err error) {
 			fmt.Fprintf(c.App.ErrWriter, "periscope-sunset: %v (keeping the last state read)\n", err)
 		},

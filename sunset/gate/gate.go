@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,11 +12,12 @@ import (
 
 // State is what the gate enforces.
 type State struct {
-	Blocked    bool      `json:"blocked"`               // sign-ups refused
-	Reason     string    `json:"reason,omitempty"`      // why, for the refusal's message
-	InfoURL    string    `json:"info_url,omitempty"`    // Link: <InfoURL>; rel="sunset"
-	SunsetAt   time.Time `json:"sunset_at,omitzero"`    // Sunset header; zero: none
-	ReadOnlyAt time.Time `json:"read_only_at,omitzero"` // from then on mutating requests are refused; zero: never
+	Blocked      bool      `json:"blocked"`                // sign-ups refused
+	BlockedSince time.Time `json:"blocked_since,omitzero"` // when they were blocked; zero: unknown or open
+	Reason       string    `json:"reason,omitempty"`       // why, for the refusal's message
+	InfoURL      string    `json:"info_url,omitempty"`     // Link: <InfoURL>; rel="sunset"
+	SunsetAt     time.Time `json:"sunset_at,omitzero"`     // Sunset header; zero: none
+	ReadOnlyAt   time.Time `json:"read_only_at,omitzero"`  // from then on mutating requests are refused; zero: never
 }
 
 // Source is where the gate reads its state. The sunset package's state
@@ -40,6 +42,9 @@ type Options struct {
 	// OnRefreshError, when set, is told about each failed refresh; the gate
 	// keeps serving the last state it read.
 	OnRefreshError func(error)
+	// StatusPath is where the gate answers its status document itself
+	// (default DefaultStatusPath); see Status.
+	StatusPath string
 }
 
 // Gate is an http.Handler middleware that refuses sign-ups while they are
@@ -58,9 +63,11 @@ type Gate struct {
 	refresh time.Duration
 	now     func() time.Time
 	onErr   func(error)
+	status  string // the status document's path
 
 	mu    sync.RWMutex
 	state State
+	doc   statusDoc // state as the status document
 	known bool
 }
 
@@ -71,7 +78,7 @@ var DefaultSignupRoute = Route{method: http.MethodPost, path: "/signup"}
 // Refresh) to load the state.
 func New(src Source, opts Options) *Gate {
 	g := &Gate{src: src, signups: slices.Clone(opts.SignupRoutes), allow: slices.Clone(opts.ReadOnlyAllow),
-		refresh: opts.Refresh, now: opts.Now, onErr: opts.OnRefreshError}
+		refresh: opts.Refresh, now: opts.Now, onErr: opts.OnRefreshError, status: cmp.Or(opts.StatusPath, DefaultStatusPath)}
 	if len(g.signups) == 0 {
 		g.signups = []Route{DefaultSignupRoute}
 	}
@@ -95,8 +102,9 @@ func (g *Gate) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gate: refresh state: %w", err)
 	}
+	doc := newStatusDoc(st)
 	g.mu.Lock()
-	g.state, g.known = st, true
+	g.state, g.doc, g.known = st, doc, true
 	g.mu.Unlock()
 	return nil
 }

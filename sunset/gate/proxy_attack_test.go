@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -248,5 +249,30 @@ func TestProxyOddBytesAndHeaders(t *testing.T) {
 	}
 	if got := h.Values("Link"); len(got) != 2 || strings.Contains(strings.Join(got, " "), "evil") {
 		t.Errorf("Link headers %q, want the gate's sunset link and the app's next link", got)
+	}
+}
+
+// TestProxyStatusDocument: the proxy answers the status document itself.
+func TestProxyStatusDocument(t *testing.T) {
+	app := startH2CApp(t)
+	addr := startGatedProxy(t, app.addr, &fakeSource{state: blocked}, Options{StatusPath: "/.well-known/sunset.json"})
+	for _, m := range []string{"GET", "HEAD", "POST"} {
+		code, h := rawRequest(t, addr, m, "/.well-known/sunset.json")
+		if want := map[string]int{"GET": 200, "HEAD": 200, "POST": 405}[m]; code != want || h.Get("Sunset") == "" {
+			t.Errorf("%s status document through the proxy = %d, want %d", m, code, want)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/.well-known/sunset.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || !st.SignupsBlocked || st.Sunset == nil || !st.Sunset.Equal(sunsetAt) || st.InfoURL != blocked.InfoURL {
+		t.Errorf("status through the proxy: %+v, %v", st, err)
+	}
+	if got := app.requests(); len(got) != 0 {
+		t.Errorf("the status document reached the app: %v", got)
 	}
 }

@@ -33,11 +33,15 @@ func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known boo
 		return
 	}
 	r, websocket := applyUpgradePolicy(r)
+	if r.URL.Path == g.status {
+		g.serveStatus(w, r)
+		return
+	}
 	methods := effectiveMethods(r, websocket)
 	if slices.ContainsFunc(methods, func(m string) bool { return matchRefused(g.signups, m, p) }) {
 		switch {
 		case !known:
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(g.refresh.Seconds()))))
+			w.Header().Set("Retry-After", strconv.Itoa(g.refreshSeconds()))
 			refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
 				"Sign-ups are unavailable right now; try again later.", "")
 			return
