@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -274,5 +275,54 @@ func TestProxyStatusDocument(t *testing.T) {
 	}
 	if got := app.requests(); len(got) != 0 {
 		t.Errorf("the status document reached the app: %v", got)
+	}
+}
+
+// TestProxyMethodOverrides: through the proxy, an override in a header, the
+// query or a form body never takes a DELETE through a "POST /x" entry after
+// read-only, and an allowed form reaches the app whole.
+func TestProxyMethodOverrides(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+string(b))
+		mu.Unlock()
+	}))
+	defer app.Close()
+	addr := startGatedProxy(t, strings.TrimPrefix(app.URL, "http://"), &fakeSource{state: blocked},
+		Options{ReadOnlyAllow: routes(t, "POST /x"), Now: newClock(testReadOnlyAt).now})
+	send := func(target, header, body string) int {
+		req, _ := http.NewRequest("POST", "http://"+addr+target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if k, v, ok := strings.Cut(header, ": "); ok {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, h := range []string{"X-HTTP-Method-Override: DELETE", "X-HTTP-Method: PUT", "X-Method-Override: PATCH"} {
+		if code := send("/x", h, "a=1"); code != 410 {
+			t.Errorf("%s through POST /x: %d", h, code)
+		}
+	}
+	if code := send("/x?_method=DELETE", "", "a=1"); code != 410 {
+		t.Errorf("_method query through POST /x: %d", code)
+	}
+	if code := send("/x", "", "a=1&_method=DELETE"); code != 410 {
+		t.Errorf("_method form field through POST /x: %d", code)
+	}
+	if code := send("/x", "", "a=1&b=2"); code != 200 {
+		t.Errorf("plain form POST /x: %d", code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, "|") != "POST /x a=1&b=2" {
+		t.Errorf("the app saw %q, want only the plain form, whole", seen)
 	}
 }

@@ -89,14 +89,15 @@ func requestPath(r *http.Request) (string, error) {
 // refuses reports whether a refusing route list (the sign-up routes)
 // holds the request method m on path p. HEAD is a GET without a body, so
 // a GET route holds it; a WebSocket carries any method, so every route on
-// its path holds it.
+// its path holds it, and so does methodAny.
 func (rt Route) refuses(m, p string) bool {
-	return rt.path == p && (rt.method == "" || rt.method == m || m == MethodWebSocket ||
+	return rt.path == p && (rt.method == "" || rt.method == m || m == MethodWebSocket || m == methodAny ||
 		(rt.method == http.MethodGet && m == http.MethodHead))
 }
 
 // allows reports whether an allowing route list (the read-only
-// allow-list) holds m on p: only the very method, or an ANY route.
+// allow-list) holds m on p: only the very method, or an ANY route (the
+// only one that holds methodAny).
 func (rt Route) allows(m, p string) bool {
 	return rt.path == p && (rt.method == "" || rt.method == m)
 }

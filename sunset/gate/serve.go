@@ -38,25 +38,44 @@ func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known boo
 		return
 	}
 	methods := effectiveMethods(r, websocket)
+	v := g.verdict(methods, p, st, known)
+	if v == nil && isFormPost(r) && g.verdict(append(methods, methodAny), p, st, known) != nil {
+		// Only a _method field in the body could change the answer: read it.
+		methods = append(methods, formOverrides(r)...)
+		v = g.verdict(methods, p, st, known)
+	}
+	if v != nil {
+		v(w)
+		return
+	}
+	next.ServeHTTP(w, r)
+}
+
+// verdict is the refusal for a request on path p that may be handled as
+// any of methods, or nil if it may pass.
+func (g *Gate) verdict(methods []string, p string, st State, known bool) func(http.ResponseWriter) {
 	if slices.ContainsFunc(methods, func(m string) bool { return matchRefused(g.signups, m, p) }) {
 		switch {
 		case !known:
-			w.Header().Set("Retry-After", strconv.Itoa(g.refreshSeconds()))
-			refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
-				"Sign-ups are unavailable right now; try again later.", "")
-			return
+			return func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", strconv.Itoa(g.refreshSeconds()))
+				refuse(w, http.StatusServiceUnavailable, "signups_unavailable",
+					"Sign-ups are unavailable right now; try again later.", "")
+			}
 		case st.Blocked:
-			refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
-			return
+			return func(w http.ResponseWriter) {
+				refuse(w, http.StatusGone, "signups_closed", signupMessage(st), st.InfoURL)
+			}
 		}
 	}
 	readOnly := known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt)
 	if readOnly && slices.ContainsFunc(methods, func(m string) bool { return isMutating(m) && !matchAllowed(g.allow, m, p) }) {
-		refuse(w, http.StatusGone, "read_only",
-			"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
-		return
+		return func(w http.ResponseWriter) {
+			refuse(w, http.StatusGone, "read_only",
+				"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
+		}
 	}
-	next.ServeHTTP(w, r)
+	return nil
 }
 
 func matchRefused(routes []Route, m, p string) bool {
