@@ -189,3 +189,32 @@ func TestGateOwnsSunsetHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestGatePathOverrides: a path-override header (Symfony, IIS) counts like
+// a method override: the gate refuses if it would refuse any of the paths.
+func TestGatePathOverrides(t *testing.T) {
+	clk := newClock(testReadOnlyAt.Add(-time.Hour))
+	g := newTestGate(t, &fakeSource{state: blocked}, clk)
+	with := func(name, method, target, header, value string, status int, code string) gateCase {
+		return gateCase{name: name, method: method, target: target, header: map[string]string{header: value},
+			status: status, code: code, headers: true}
+	}
+	var cases []gateCase
+	for _, h := range pathOverrides {
+		cases = append(cases,
+			with(h+" sign-up", "POST", "/feed", h, "/signup", 410, "signups_closed"),
+			with(h+" other spelling", "POST", "/feed", h, "/SignUp/?x=1", 410, "signups_closed"),
+			with(h+" absolute URL", "POST", "/feed", h, "http://app.example.com/sign%75p", 410, "signups_closed"),
+			with(h+" without slash", "POST", "/feed", h, "signup", 410, "signups_closed"),
+			with(h+" control character", "GET", "/feed", h, "/signup%0a", 400, "bad_path"),
+			with(h+" harmless", "POST", "/feed", h, "/posts", 200, ""),
+		)
+	}
+	runGateCases(t, g, cases)
+
+	clk.set(testReadOnlyAt)
+	runGateCases(t, g, []gateCase{
+		with("allowed route, other path", "POST", "/login", "X-Original-URL", "/posts/1", 410, "read_only"),
+		with("allowed route, same path", "POST", "/login", "X-Rewrite-URL", "/login?next=/", 200, ""),
+	})
+}

@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -66,6 +67,38 @@ func ParseRoutes(ss []string) ([]Route, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// pathOverrides are headers some frameworks and servers (Symfony, Zend,
+// IIS URL Rewrite) read to replace the request path.
+var pathOverrides = []string{"X-Original-URL", "X-Rewrite-URL"}
+
+// requestPaths is every path the request may be handled as, in normal
+// form: its own and any path override (the path part of the value). Like
+// method overrides, the gate refuses the request if it would refuse any.
+func requestPaths(r *http.Request) ([]string, error) {
+	p, err := requestPath(r)
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{p}
+	for _, h := range pathOverrides {
+		for _, v := range r.Header.Values(h) {
+			if hasControl(v) {
+				return nil, ErrBadPath
+			}
+			if u, err := url.Parse(v); err == nil && u.Scheme != "" {
+				v = u.EscapedPath()
+			}
+			v, _, _ = strings.Cut(v, "?")
+			alt, err := CleanPath("/" + v)
+			if err != nil {
+				return nil, err
+			}
+			paths = append(paths, alt)
+		}
+	}
+	return paths, nil
 }
 
 // requestPath is the request's path in normal form. An absolute-form

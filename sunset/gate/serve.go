@@ -23,7 +23,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 // serve refuses r or hands it to next, in the order of the gate's
 // guarantees: odd bytes and tunnels first, then sign-ups, then read-only.
 func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known bool, next http.Handler) {
-	p, err := requestPath(r)
+	paths, err := requestPaths(r)
 	if err != nil {
 		refuse(w, http.StatusBadRequest, "bad_path", "The request path is not valid.", "")
 		return
@@ -38,11 +38,11 @@ func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known boo
 		return
 	}
 	methods := effectiveMethods(r, websocket)
-	v := g.verdict(methods, p, st, known)
-	if v == nil && isFormPost(r) && g.verdict(append(methods, methodAny), p, st, known) != nil {
+	v := g.verdict(methods, paths, st, known)
+	if v == nil && isFormPost(r) && g.verdict(append(methods, methodAny), paths, st, known) != nil {
 		// Only a _method field in the body could change the answer: read it.
 		methods = append(methods, formOverrides(r)...)
-		v = g.verdict(methods, p, st, known)
+		v = g.verdict(methods, paths, st, known)
 	}
 	if v != nil {
 		v(w)
@@ -51,10 +51,10 @@ func (g *Gate) serve(w http.ResponseWriter, r *http.Request, st State, known boo
 	next.ServeHTTP(w, r)
 }
 
-// verdict is the refusal for a request on path p that may be handled as
-// any of methods, or nil if it may pass.
-func (g *Gate) verdict(methods []string, p string, st State, known bool) func(http.ResponseWriter) {
-	if slices.ContainsFunc(methods, func(m string) bool { return matchRefused(g.signups, m, p) }) {
+// verdict is the refusal for a request that may be handled as any of
+// methods on any of paths, or nil if it may pass.
+func (g *Gate) verdict(methods, paths []string, st State, known bool) func(http.ResponseWriter) {
+	if anyPair(methods, paths, func(m, p string) bool { return matchRefused(g.signups, m, p) }) {
 		switch {
 		case !known:
 			return func(w http.ResponseWriter) {
@@ -69,13 +69,23 @@ func (g *Gate) verdict(methods []string, p string, st State, known bool) func(ht
 		}
 	}
 	readOnly := known && !st.ReadOnlyAt.IsZero() && !g.now().Before(st.ReadOnlyAt)
-	if readOnly && slices.ContainsFunc(methods, func(m string) bool { return isMutating(m) && !matchAllowed(g.allow, m, p) }) {
+	if readOnly && anyPair(methods, paths, func(m, p string) bool { return isMutating(m) && !matchAllowed(g.allow, m, p) }) {
 		return func(w http.ResponseWriter) {
 			refuse(w, http.StatusGone, "read_only",
 				"This service is read-only while it shuts down; changes are no longer accepted.", st.InfoURL)
 		}
 	}
 	return nil
+}
+
+// anyPair reports whether f holds for some method and path.
+func anyPair(methods, paths []string, f func(m, p string) bool) bool {
+	for _, p := range paths {
+		if slices.ContainsFunc(methods, func(m string) bool { return f(m, p) }) {
+			return true
+		}
+	}
+	return false
 }
 
 func matchRefused(routes []Route, m, p string) bool {
