@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	//lint:ignore SA1019 the upstream must accept "Upgrade: h2c", which only x/net's h2c does; net/http's own h2c is prior-knowledge only
 	"golang.org/x/net/http2/h2c"
 	"golang.org/x/net/http2/hpack"
 )
@@ -57,6 +58,7 @@ func startH2CApp(t *testing.T) *h2cApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 as above: an upstream that takes an h2c upgrade is the attack this test makes
 	h2 := h2c.NewHandler(mux, &http2.Server{})
 	// Like servers that take any "Upgrade: h2c", not only one that also
 	// lists HTTP2-Settings in Connection (which a proxy drops as hop-by-hop).
