@@ -59,16 +59,40 @@ type userPlan struct {
 	Media       []entry // payload copied from the source, in bag order
 	Fingerprint string
 	Warnings    []string
+
+	// src is the user's folder, which everything is read from: a view
+	// that refuses what lies, or links, outside it. Close it when done.
+	src *blob.Folder
 }
+
+// userPrefix is the folder of a user's broadcasts in the source.
+func userPrefix(uid string) string { return "broadcasts/" + uid + "/" }
+
 
 // planUser lists the user's source objects, checks them, reads each
 // broadcast.json and fingerprints the lot.
-func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPlan, error) {
-	prefix := "broadcasts/" + u.ID + "/"
+func planUser(ctx context.Context, store blob.Store, u User, remux bool) (*userPlan, error) {
+	prefix := userPrefix(u.ID)
+	src, err := blob.OpenFolder(store, prefix)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planFolder(ctx, src, u, remux)
+	if err != nil {
+		src.Close()
+	}
+	return p, err
+}
+
+func planFolder(ctx context.Context, src *blob.Folder, u User, remux bool) (*userPlan, error) {
+	prefix := userPrefix(u.ID)
 	byBroadcast := map[string][]blob.Info{}
 	fp := sha256.New()
 	fmt.Fprintf(fp, "%s\n%s\n", formatVersion, u.Raw)
-	err := src.List(ctx, prefix, func(info blob.Info) error {
+	err := src.ListChecked(ctx, prefix, func(info blob.Info, err error) error {
+		if err != nil {
+			return err
+		}
 		rel := strings.TrimPrefix(info.Key, prefix)
 		bid, _, _ := strings.Cut(rel, "/")
 		if err := checkID("broadcast", bid); err != nil {
@@ -87,7 +111,7 @@ func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPla
 	if remux { // an export made without remuxing is redone once ffmpeg is there
 		fmt.Fprintf(fp, "remux\n")
 	}
-	p := &userPlan{User: u, Fingerprint: "sha256:" + hex.EncodeToString(fp.Sum(nil))}
+	p := &userPlan{User: u, src: src, Fingerprint: "sha256:" + hex.EncodeToString(fp.Sum(nil))}
 	ids := make([]string, 0, len(byBroadcast))
 	for id := range byBroadcast {
 		ids = append(ids, id)

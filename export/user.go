@@ -44,6 +44,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
+	defer plan.src.Close()
 	o.Warnings = plan.Warnings
 	old, err := ReadManifest(ctx, r.dst, u.ID)
 	switch {
@@ -153,7 +154,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += 64 << 10
 		}
-		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
+		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
