@@ -68,7 +68,6 @@ type userPlan struct {
 // userPrefix is the folder of a user's broadcasts in the source.
 func userPrefix(uid string) string { return "broadcasts/" + uid + "/" }
 
-
 // planUser lists the user's source objects, checks them, reads each
 // broadcast.json and fingerprints the lot.
 func planUser(ctx context.Context, store blob.Store, u User, remux bool) (*userPlan, error) {
