@@ -125,6 +125,13 @@ func TestCleanRelPath(t *testing.T) {
 		{`b1\..\x`, false},
 		{"b1/a\x00b", false},
 		{"b1/\xff", false},
+		{"b1/clip\u202Egpj.exe", false},
+		{"b1/zero\u200Bwidth.jpg", false},
+		{"b1/\u2066isolate\u2069.mp4", false},
+		{"b1/\uFEFFbom.txt", false},
+		{"b1/line\u2028sep", false},
+		{"b1/tab\there", false},
+		{"b1/مرحبا.txt", true},
 	} {
 		if err := cleanRelPath(tc.path); (err == nil) != tc.ok {
 			t.Errorf("cleanRelPath(%q) = %v, want ok=%v", tc.path, err, tc.ok)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/names"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -23,21 +23,23 @@ func checkID(kind, id string) error {
 // cleanRelPath checks a slash-separated path taken from the source (a
 // listing key below a broadcast folder) before it becomes a path inside the
 // bag. It refuses anything that could escape or confuse the bag: empty,
-// "." or ".." components, absolute paths, backslashes, control characters
-// and invalid UTF-8.
+// "." or ".." components, absolute paths, backslashes, and names a person
+// could be fooled by (names.Check: invalid UTF-8, control and invisible
+// format characters such as U+202E). Errors show the path with
+// names.Visible, so they never carry the characters they refuse.
 func cleanRelPath(p string) error {
 	if p == "" || strings.HasPrefix(p, "/") {
-		return fmt.Errorf("unsafe path %q", p)
-	}
-	if !utf8.ValidString(p) {
-		return fmt.Errorf("unsafe path %q: not valid UTF-8", p)
+		return fmt.Errorf("unsafe path %q", names.Visible(p))
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == "" || part == "." || part == ".." {
-			return fmt.Errorf("unsafe path %q: empty, . or .. component", p)
+			return fmt.Errorf("unsafe path %q: empty, . or .. component", names.Visible(p))
 		}
-		if strings.ContainsFunc(part, func(r rune) bool { return unicode.IsControl(r) || r == '\\' }) {
-			return fmt.Errorf("unsafe path %q: control character or backslash", p)
+		if strings.Contains(part, `\`) {
+			return fmt.Errorf("unsafe path %q: backslash", names.Visible(p))
+		}
+		if err := names.Check(part); err != nil {
+			return fmt.Errorf("unsafe path: %w", err)
 		}
 	}
 	return nil
