@@ -10,12 +10,22 @@ import (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// ValidID reports whether id is a valid user or broadcast id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// reservedPrefix starts every name the tool owns at the top of a
+// destination (RunsPrefix, and any it adds later), so no user's folder can
+// collide with one, on any file system, whatever its case rules.
+const reservedPrefix = "_"
+
+// ValidID reports whether id is a valid user or broadcast id: it matches
+// idPattern and is not a name the tool reserves.
+func ValidID(id string) bool { return checkID("user", id) == nil }
 
 func checkID(kind, id string) error {
-	if !ValidID(id) {
-		return fmt.Errorf("invalid %s id %q: must match %s", kind, truncate(id, 80), idPattern)
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("invalid %s id %q: must match %s", kind, truncate(names.Visible(id), 80), idPattern)
+	}
+	if strings.HasPrefix(id, reservedPrefix) {
+		return fmt.Errorf("invalid %s id %q: ids starting with %q are reserved for the tool's own folders in the destination (%s)",
+			kind, id, reservedPrefix, strings.TrimSuffix(RunsPrefix, "/"))
 	}
 	return nil
 }

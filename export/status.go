@@ -52,10 +52,13 @@ func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error)
 		uid, rest, _ := strings.Cut(info.Key, "/")
 		switch {
 		case uid+"/" == RunsPrefix:
-			if strings.HasSuffix(rest, ".json") {
+			if isReportName(rest) {
 				reports = append(reports, info.Key)
 			}
-		case rest == ManifestName && ValidID(uid):
+		case !ValidID(uid):
+			// The tool's own files (_runs, claims) and stray objects are
+			// never users.
+		case rest == ManifestName:
 			st.done[uid] = true
 		case strings.HasPrefix(rest, "periscope-") && strings.HasSuffix(rest, ".zip"):
 			parts[uid] += info.Size
@@ -95,6 +98,9 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 		if err != nil {
 			return err
 		}
+		if rep.RunID == "" {
+			continue // JSON, but not a run report
+		}
 		st.Runs++
 		latest[[2]int{rep.ShardIndex, rep.ShardCount}] = rep
 	}
@@ -121,6 +127,12 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 	st.Failed = len(seen)
 	sort.Slice(st.Failures, func(i, j int) bool { return st.Failures[i].User < st.Failures[j].User })
 	return nil
+}
+
+// isReportName tells a run report (<run_id>.json right under _runs/) from
+// anything else left there.
+func isReportName(name string) bool {
+	return strings.HasSuffix(name, ".json") && !strings.Contains(name, "/") && !strings.HasPrefix(name, ".")
 }
 
 func readReport(ctx context.Context, dst blob.Store, key string) (*Report, error) {
