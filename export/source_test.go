@@ -90,18 +90,27 @@ func TestExportNeverCrossesAUsersFolder(t *testing.T) {
 		rep = runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{})
 	})
 	checkNoCrossing(t, srcDir, dstDir)
-	var reasons string
-	for _, f := range rep.Failures {
-		reasons += f.User + ": " + f.Reason + "\n"
+	if len(rep.Failures) != 0 {
+		t.Fatalf("failures %+v; want frank and thief exported with omissions", rep.Failures)
 	}
-	for _, name := range []string{"frank", "thief"} {
-		if !strings.Contains(reasons, name+": ") {
-			t.Errorf("user %s not reported; report:\n%s", name, reasons)
+	byUser := map[string]string{}
+	for _, o := range rep.Omitted {
+		byUser[o.User] += o.String() + "\n"
+	}
+	for _, name := range planted[:len(planted)-1] {
+		if !strings.Contains(byUser["frank"], "/"+name+": ") {
+			t.Errorf("frank's %s is not reported omitted; frank's omissions:\n%s", name, byUser["frank"])
 		}
 	}
-	if !strings.Contains(reasons, planted[len(planted)-1]) {
-		t.Errorf("the linked user folder is not named; report:\n%s", reasons)
+	if !strings.Contains(byUser["thief"], "broadcasts/thief: a symbolic link") {
+		t.Errorf("the linked user folder is not reported; thief's omissions:\n%s", byUser["thief"])
 	}
+	m, err := ReadManifest(context.Background(), fileStore(t, dstDir), "thief")
+	must(t, err)
+	if m.Broadcasts != 0 || len(m.Omitted) != 1 {
+		t.Errorf("thief's manifest: %d broadcasts, omitted %+v; want none and the one omission", m.Broadcasts, m.Omitted)
+	}
+	t.Logf("omissions:\n%s%s", byUser["frank"], byUser["thief"])
 }
 
 // A users.jsonl that is a FIFO (or a link out of the source) is refused at
@@ -126,5 +135,35 @@ func TestExportRefusesSpecialUsersJSONL(t *testing.T) {
 				t.Fatalf("export = %v, want an error naming %s", err, UsersKey)
 			}
 		})
+	}
+}
+
+// status counts the users exported with omissions, from their manifests:
+// a user exported whole by a later run no longer counts.
+func TestStatusCountsUsersWithOmissions(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	planted := breakIntoOthers(t, srcDir)
+	src, dst := fileStore(t, srcDir), fileStore(t, dstDir)
+	runExport(t, src, dst, Options{})
+	st, err := ReadStatus(context.Background(), dst, src)
+	must(t, err)
+	if st.WithOmissions != 2 || st.Failed != 0 || st.Done != len(sampleUsers(t, srcDir)) {
+		t.Fatalf("status: %d with omissions, %d failed, %d done; want 2 (frank, thief), 0, all", st.WithOmissions,
+			st.Failed, st.Done)
+	}
+	b := oneBroadcast(t, srcDir, "frank")
+	for _, name := range planted[:len(planted)-2] {
+		must(t, os.Remove(filepath.Join(b, name)))
+	}
+	must(t, os.Remove(filepath.Join(srcDir, "broadcasts", "frank", "1LinkedFolder")))
+	must(t, os.WriteFile(filepath.Join(b, "chat.jsonl"), []byte(`{"offset_ms":0,"user":"x","text":"hi"}`+"\n"), 0o644))
+	rep := runExport(t, src, dst, Options{})
+	if rep.Users.Exported != 1 || rep.Users.WithOmissions != 0 {
+		t.Fatalf("rerun: exported %d, %d with omissions; want frank alone, whole", rep.Users.Exported, rep.Users.WithOmissions)
+	}
+	st, err = ReadStatus(context.Background(), dst, src)
+	must(t, err)
+	if st.WithOmissions != 1 || len(st.Omitted) != 1 || st.Omitted[0].User != "thief" {
+		t.Fatalf("status after the fix: %d with omissions %+v; want thief alone", st.WithOmissions, st.Omitted)
 	}
 }

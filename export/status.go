@@ -21,12 +21,20 @@ type StatusReport struct {
 	Bytes   int64 `json:"bytes"`             // bytes of finished exports
 	// InFlight counts users whose parts exist without a manifest: being
 	// written now, or left by a killed run (a rerun redoes them).
-	InFlight int           `json:"in_flight"`
-	Failures []Failure     `json:"failures"`
-	Shards   []ShardStatus `json:"shards"`
-	Runs     int           `json:"runs"`
+	InFlight int `json:"in_flight"`
+	// WithOmissions counts done users whose export leaves something out
+	// (counted in Done too), as their manifests say; Omitted lists what.
+	WithOmissions int            `json:"with_omissions"`
+	Omitted       []UserOmission `json:"omitted,omitempty"`
+	// Duplicates counts users.jsonl lines repeating an id, in each
+	// shard's latest run.
+	Duplicates int           `json:"duplicates"`
+	Failures   []Failure     `json:"failures"`
+	Shards     []ShardStatus `json:"shards"`
+	Runs       int           `json:"runs"`
 
-	done map[string]bool
+	done    map[string]bool
+	omitted map[string]bool // users some run report says it exported with omissions
 }
 
 // ShardStatus is one shard's latest run and, with the source, its users.
@@ -45,7 +53,7 @@ type ShardStatus struct {
 // ReadStatus lists dst once (manifests, parts and run reports) and, when
 // src is not nil, streams its users.jsonl to count what is still pending.
 func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error) {
-	st := &StatusReport{Failures: []Failure{}, done: map[string]bool{}}
+	st := &StatusReport{Failures: []Failure{}, done: map[string]bool{}, omitted: map[string]bool{}}
 	parts := map[string]int64{} // bytes of zip parts per user
 	var reports []string
 	err := dst.List(ctx, "", func(info blob.Info) error {
@@ -79,6 +87,9 @@ func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error)
 	if err := st.readReports(ctx, dst, reports); err != nil {
 		return nil, err
 	}
+	if err := st.readOmissions(ctx, dst); err != nil {
+		return nil, err
+	}
 	if src != nil {
 		if err := st.countSource(ctx, src); err != nil {
 			return nil, err
@@ -100,6 +111,9 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 		}
 		if rep.RunID == "" {
 			continue // JSON, but not a run report
+		}
+		for _, o := range rep.Omitted {
+			st.omitted[o.User] = true
 		}
 		st.Runs++
 		latest[[2]int{rep.ShardIndex, rep.ShardCount}] = rep
@@ -123,9 +137,43 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 			}
 		}
 		st.Shards = append(st.Shards, sh)
+		st.Duplicates += rep.Users.Duplicates
 	}
 	st.Failed = len(seen)
 	sort.Slice(st.Failures, func(i, j int) bool { return st.Failures[i].User < st.Failures[j].User })
+	return nil
+}
+
+// readOmissions counts the done users with omissions. Only the users a run
+// report says were exported with omissions have their manifest read (it is
+// the manifest that says whether a later run exported them whole), so
+// status stays one listing for an archive without omissions.
+func (st *StatusReport) readOmissions(ctx context.Context, dst blob.Store) error {
+	users := make([]string, 0, len(st.omitted))
+	for uid := range st.omitted {
+		if st.done[uid] {
+			users = append(users, uid)
+		}
+	}
+	sort.Strings(users)
+	for _, uid := range users {
+		m, err := ReadManifest(ctx, dst, uid)
+		if isNotExist(err) {
+			continue // removed since the listing
+		}
+		if err != nil {
+			return err
+		}
+		if len(m.Omitted) == 0 {
+			continue
+		}
+		st.WithOmissions++
+		for _, o := range m.Omitted {
+			if len(st.Omitted) < maxListed {
+				st.Omitted = append(st.Omitted, UserOmission{User: uid, Omission: o})
+			}
+		}
+	}
 	return nil
 }
 

@@ -50,6 +50,12 @@ func OpenFolder(s Store, prefix string) (*Folder, error) {
 	return &Folder{prefix: prefix, store: s, name: s.String()}, nil
 }
 
+// EmptyFolder is a Folder with nothing in it, for a folder that must not
+// be read.
+func EmptyFolder(prefix string) *Folder {
+	return &Folder{prefix: prefix, name: "(nothing read of " + prefix + ")"}
+}
+
 // OpenFolder implements FolderOpener: each folder on the way is opened
 // only if it is a real folder, not a link to one.
 func (s *FileStore) OpenFolder(prefix string) (*Folder, error) {
