@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,6 +29,20 @@ func checkID(kind, id string) error {
 			kind, id, reservedPrefix, strings.TrimSuffix(RunsPrefix, "/"))
 	}
 	return nil
+}
+
+// CheckSourcePath says whether the export reads the object at rel, a path
+// below a user's folder (<broadcast_id>/<file...>), or omits it, and why.
+// plan counts with it what the export will omit.
+func CheckSourcePath(rel string) error {
+	bid, rest, ok := strings.Cut(rel, "/")
+	if err := checkID("broadcast", bid); err != nil {
+		return err
+	}
+	if !ok || rest == "" {
+		return errors.New("a file where a broadcast folder belongs")
+	}
+	return cleanRelPath(rel)
 }
 
 // cleanRelPath checks a slash-separated path taken from the source (a

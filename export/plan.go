@@ -108,18 +108,15 @@ func planFolder(ctx context.Context, src *blob.Folder, u User, remux bool, om *o
 			return err
 		}
 		rel := strings.TrimPrefix(info.Key, prefix)
-		bid, rest, inFolder := strings.Cut(rel, "/")
+		bid, _, _ := strings.Cut(rel, "/")
 		if idErr := checkID("broadcast", bid); idErr != nil {
 			if o, first := om.folder(prefix+bid, idErr); first {
 				fmt.Fprintf(fp, "omit\t%s\t%s\n", o.Path, o.Reason)
 			}
 			return nil
 		}
-		switch {
-		case err == nil && !inFolder:
-			err = fmt.Errorf("a file where a broadcast folder belongs")
-		case err == nil && rest != "":
-			err = cleanRelPath(rel)
+		if err == nil {
+			err = CheckSourcePath(rel)
 		}
 		if err != nil {
 			o := om.file(bid, info.Key, err)

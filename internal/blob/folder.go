@@ -259,3 +259,50 @@ func (f *Folder) Put(ctx context.Context, key string, r io.Reader, opts PutOptio
 func (f *Folder) Delete(ctx context.Context, key string) error {
 	return fmt.Errorf("delete %s: %s is read-only", key, f.name)
 }
+
+// ListEachFolder lists the entries under prefix (a folder, ending in "/")
+// as ListChecked does, except that each folder directly under it is read
+// as OpenFolder reads it: a link inside broadcasts/alice/ that leads out of
+// it is refused here just as the export of alice refuses it. It lets one
+// walk see what every per-user read will see.
+func (s *FileStore) ListEachFolder(ctx context.Context, prefix string, fn func(Info, error) error) error {
+	top, err := s.OpenFolder(prefix)
+	if IsRefused(err) {
+		return fn(Info{Key: strings.TrimSuffix(prefix, "/")}, err)
+	}
+	if err != nil || top.root == nil {
+		return err
+	}
+	defer top.Close()
+	w := walker{root: top.root, base: prefix, within: prefix}
+	entries, err := w.readDir(".")
+	if err != nil {
+		return err
+	}
+	for _, d := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		key := prefix + d.Name()
+		if !d.IsDir() {
+			if isTemp(key) {
+				continue
+			}
+			if err := fn(w.entry(d.Name(), key, d)); err != nil {
+				return err
+			}
+			continue
+		}
+		sub, err := s.OpenFolder(key + "/")
+		if IsRefused(err) {
+			err = fn(Info{Key: key}, err)
+		} else if err == nil {
+			err = sub.ListChecked(ctx, key+"/", fn)
+			sub.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
