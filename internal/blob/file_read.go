@@ -81,24 +81,28 @@ func openRegular(r *os.Root, name, key, within string) (*os.File, fs.FileInfo, e
 	return f, ofi, nil
 }
 
-// statErr explains why name could not be reached: missing, or a link that
-// r refused to follow.
+// statErr explains why name could not be reached: missing, a link that
+// leads nowhere, a loop, or a link (the entry's own or one on its way)
+// that r refused to follow out of itself.
 func statErr(r *os.Root, name, key, within string, err error) error {
-	lfi, lerr := r.Lstat(name)
-	if lerr != nil || lfi.Mode()&fs.ModeSymlink == 0 {
-		return fileErr(key, err)
-	}
-	return linkErr(key, within, err)
-}
-
-func linkErr(key, within string, err error) error {
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return &RefusedError{Key: key, Reason: "a symbolic link to nothing"}
 	case errors.Is(err, syscall.ELOOP):
 		return &RefusedError{Key: key, Reason: "a loop of symbolic links"}
+	case isEscape(err):
+		return &RefusedError{Key: key, Reason: "a symbolic link that leads outside " + within + "; not followed"}
+	case errors.Is(err, fs.ErrNotExist):
+		if lfi, lerr := r.Lstat(name); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			return &RefusedError{Key: key, Reason: "a symbolic link to nothing"}
+		}
+		return fileErr(key, err)
 	}
-	return &RefusedError{Key: key, Reason: "a symbolic link that leads outside " + within + "; not followed"}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
+// isEscape tells os.Root's refusal to leave its folder. The error is not
+// exported, so its text is the only handle on it.
+func isEscape(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
 }
 
 // walker lists a folder on disk without ever following a link out of it or
@@ -157,7 +161,7 @@ func (w walker) entry(p, key string, d fs.DirEntry) (Info, error) {
 	fi, err := w.root.Stat(p)
 	switch {
 	case err != nil:
-		return Info{Key: key}, linkErr(key, w.within, err)
+		return Info{Key: key}, statErr(w.root, p, key, w.within, err)
 	case fi.IsDir():
 		return Info{Key: key}, &RefusedError{Key: key, Reason: "a symbolic link to a folder; not followed"}
 	case !fi.Mode().IsRegular():

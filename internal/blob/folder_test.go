@@ -81,6 +81,7 @@ func hostileArchive(t *testing.T) string {
 		}
 	}
 	symlink(t, "b1", filepath.Join(root, "broadcasts/alice/b2"))
+	symlink(t, "../bob/b1", filepath.Join(root, "broadcasts/alice/b3"))
 	symlink(t, "bob", filepath.Join(root, "broadcasts/thief"))
 	return root
 }
@@ -118,7 +119,7 @@ func TestFolderReadsOnlyWhatIsPhysicallyInside(t *testing.T) {
 		t.Errorf("objects %q, want %q", objects, want)
 	}
 	wantRefused := []string{"b1/absolute", "b1/chain1", "b1/chain2", "b1/chat.jsonl", "b1/fifo", "b1/loop",
-		"b1/sock", "b1/steal", "b1/tofifo", "b1/zero", "b2", "fifo2"}
+		"b1/sock", "b1/steal", "b1/tofifo", "b1/zero", "b2", "b3", "fifo2"}
 	if os.Geteuid() == 0 {
 		wantRefused = append(wantRefused, "b1/null")
 		slices.Sort(wantRefused)
@@ -126,7 +127,7 @@ func TestFolderReadsOnlyWhatIsPhysicallyInside(t *testing.T) {
 	if !slices.Equal(refused, wantRefused) {
 		t.Errorf("refused %q, want %q", refused, wantRefused)
 	}
-	for _, rel := range append(wantRefused, "../bob/b1/replay.mp4", "b1/../../bob/b1/replay.mp4") {
+	for _, rel := range append(wantRefused, "../bob/b1/replay.mp4", "b1/../../bob/b1/replay.mp4", "b3/replay.mp4") {
 		key := "broadcasts/alice/" + rel
 		noHang(t, "Get "+key, func() {
 			rc, err := f.Get(ctx, key)
