@@ -118,3 +118,28 @@ func TestExportWithOmissions(t *testing.T) {
 		"--progress", "none").want(t, 0)
 	checkOmissionsEverywhere(t, env, srv.Store(t, bucket, "out"), dest, "--s3-path-style")
 }
+
+// A generated archive with broken broadcasts exports every user, with the
+// broken broadcasts omitted and counted.
+func TestGeneratedArchiveWithBrokenBroadcasts(t *testing.T) {
+	src, dest := t.TempDir(), t.TempDir()
+	// Broadcasts 1..12 over 4 users of 3: the 5th (u000002) and the 10th
+	// (u000004) are broken.
+	run(t, nil, "fixtures", "generate", "--out", src, "--users", "4", "--broadcasts", "3",
+		"--video-bytes", "64KiB", "--broken-every", "5").want(t, 0)
+	r := run(t, nil, "export", "--source", src, "--dest", dest, "--progress", "none").want(t, 0)
+	if !strings.Contains(r.stdout, "exported 4") || !strings.Contains(r.stdout, "2 exported users have omissions") {
+		t.Fatalf("export output:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = run(t, nil, "status", "--dest", dest, "--json").want(t, 0)
+	var st export.StatusReport
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.WithOmissions != 2 || st.Done != 4 ||
+		len(st.Omitted) != 2 || st.Omitted[0].User != "u000002" || st.Omitted[1].User != "u000004" {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	if !strings.Contains(st.Omitted[0].Reason, "missing broadcast.json") ||
+		!strings.Contains(st.Omitted[1].Reason, "not a JSON object") {
+		t.Errorf("reasons: %+v", st.Omitted)
+	}
+	run(t, nil, "verify", "--dest", dest).want(t, 0)
+}
