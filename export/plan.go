@@ -79,9 +79,11 @@ func planUser(ctx context.Context, store blob.Store, u User, remux bool) (*userP
 	src, err := blob.OpenFolder(store, prefix)
 	om := newOmitter()
 	var refused *blob.RefusedError
-	if errors.As(err, &refused) {
+	if errors.As(err, &refused) && refused.Key+"/" == prefix {
 		// The user's folder itself is a link (or a FIFO): never followed,
-		// and the user gets an export that says so.
+		// and the user gets an export that says so. (A linked broadcasts/
+		// folder is everyone's problem: that stays an error, so a
+		// misconfigured source fails loudly instead of exporting nothing.)
 		om.file("", refused.Key, refused)
 		src, err = blob.EmptyFolder(prefix), nil
 	}

@@ -167,3 +167,17 @@ func TestStatusCountsUsersWithOmissions(t *testing.T) {
 		t.Fatalf("status after the fix: %d with omissions %+v; want thief alone", st.WithOmissions, st.Omitted)
 	}
 }
+
+// A broadcasts/ folder that is a link is every user's problem: each user
+// fails with the reason, rather than getting a "complete" empty export.
+func TestLinkedBroadcastsFolderFailsLoudly(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	real := filepath.Join(t.TempDir(), "media")
+	must(t, os.Rename(filepath.Join(srcDir, "broadcasts"), real))
+	must(t, os.Symlink(real, filepath.Join(srcDir, "broadcasts")))
+	rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{})
+	if rep.Users.Exported != 0 || rep.Users.Failed != len(sampleUsers(t, srcDir)) ||
+		!strings.Contains(rep.Failures[0].Reason, "broadcasts: a symbolic link") {
+		t.Fatalf("report %+v %+v; want every user failed naming broadcasts", rep.Users, rep.Failures)
+	}
+}
