@@ -165,7 +165,12 @@ func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[strin
 			if errors.As(err, &r) {
 				reason = r.Reason
 			}
-			c.userProblems[uid] = append(c.userProblems[uid], Problem{Key: names.Visible(info.Key), Reason: reason})
+			p := Problem{Key: names.Visible(info.Key), Reason: reason}
+			if !strings.HasPrefix(info.Key, broadcastsPrefix) {
+				c.problem(p) // broadcasts/ itself: every user's problem
+				return nil
+			}
+			c.userProblems[uid] = append(c.userProblems[uid], p)
 			return nil
 		}
 		uid, bid, ok := splitKey(info.Key)

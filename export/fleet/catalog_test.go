@@ -182,3 +182,19 @@ func TestScanErrorJoinsPathWithASlash(t *testing.T) {
 		t.Fatalf("error %v, want it to name %s/users.jsonl", err, dir)
 	}
 }
+
+// A broadcasts/ folder that is a link is listed as a problem, not taken
+// for an archive without broadcasts.
+func TestScanReportsALinkedBroadcastsFolder(t *testing.T) {
+	src := writeTree(t, `{"id":"alice"}`+"\n", map[string]int{"media/alice/b1/broadcast.json": 10})
+	if err := os.Symlink("media", filepath.Join(src.String(), "broadcasts")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Scan(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProblemCount != 1 || c.Problems[0].Key != "broadcasts" {
+		t.Fatalf("problems %d %+v, want the linked broadcasts folder", c.ProblemCount, c.Problems)
+	}
+}
