@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -283,15 +284,15 @@ func (v *bagCheck) compare(m *Manifest) {
 		w, g := v.want[p], v.got[p]
 		switch {
 		case g.Path == "":
-			v.problem("%s: listed in manifest.json, missing from the parts", p)
+			v.problem("%s: listed in manifest.json, missing from the parts", showName(p))
 		case g.Size != w.Size || g.SHA256 != w.SHA256 || g.Part != w.Part:
 			v.problem("%s: size %d sha256 %s in part %d, manifest.json says size %d sha256 %s in part %d",
-				p, g.Size, g.SHA256, g.Part, w.Size, w.SHA256, w.Part)
+				showName(p), g.Size, g.SHA256, g.Part, w.Size, w.SHA256, w.Part)
 		}
 	}
 	for _, p := range sortedKeys(v.got) {
 		if _, ok := v.want[p]; !ok {
-			v.problem("%s: in the parts but not in manifest.json", p)
+			v.problem("%s: in the parts but not in manifest.json", showName(p))
 		}
 	}
 	v.checkBag()
@@ -332,16 +333,26 @@ func (v *bagCheck) checkManifest(name string, covered func(string) bool) {
 	for _, p := range sortedKeys(sums) {
 		g, ok := v.got[p]
 		if !ok || !covered(p) {
-			v.problem("%s lists %s, which the bag does not hold", name, p)
+			v.problem("%s lists %s, which the bag does not hold", name, showName(p))
 		} else if g.SHA256 != sums[p] {
-			v.problem("%s: has sha256 %s, %s says %s", p, g.SHA256, name, sums[p])
+			v.problem("%s: has sha256 %s, %s says %s", showName(p), g.SHA256, name, sums[p])
 		}
 	}
 	for _, p := range sortedKeys(v.got) {
 		if _, listed := sums[p]; covered(p) && !listed {
-			v.problem("%s: not listed in %s: not part of the export", p, name)
+			v.problem("%s: not listed in %s: not part of the export", showName(p), name)
 		}
 	}
+}
+
+// showName prints a path from a bag as is when every character shows as
+// itself, and Go-quoted otherwise, so a name cannot move the terminal's
+// cursor or reverse the text around it (U+202E) in a problem line.
+func showName(p string) string {
+	if q := strconv.Quote(p); q[1:len(q)-1] != p {
+		return q
+	}
+	return p
 }
 
 func sortedKeys[V any](m map[string]V) []string {

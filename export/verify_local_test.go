@@ -331,3 +331,18 @@ func partCount(t *testing.T, dst blob.Store, uid string) int {
 	}
 	return len(m.Parts)
 }
+
+// TestVerifyLocalNamesShowAsThemselves: a file name that would reverse
+// or rewrite the problem line on a terminal is printed quoted.
+func TestVerifyLocalNamesShowAsThemselves(t *testing.T) {
+	_, dst := exportSample(t)
+	dir := extractExport(t, dst, "frank")
+	for _, name := range []string{"clip\u202egpj.exe", "x\x1b[2Jy", "new\nline"} {
+		os.WriteFile(filepath.Join(dir, "data", name), []byte("x"), 0o644)
+	}
+	got := verifyProblems(t, dir)
+	wantProblems(t, got, `"data/clip\u202egpj.exe": not listed`, `"data/x\x1b[2Jy": not listed`, `"data/new\nline": not listed`)
+	if strings.ContainsAny(got, "\u202e\x1b") {
+		t.Fatalf("problems hold raw control or format characters: %q", got)
+	}
+}
