@@ -56,10 +56,14 @@ func VerifyDownload(dir string) ([]UserCheck, error) {
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("%s: no bagit.txt and no periscope-*.zip parts", dir)
 	}
+	sums, err := readPartSums(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []UserCheck
 	bad := 0
 	for _, uid := range sortedKeys(groups) {
-		c := verifyParts(dir, uid, groups[uid])
+		c := verifyParts(dir, uid, groups[uid], sums)
 		if !c.OK() {
 			bad++
 		}
@@ -74,6 +78,7 @@ func VerifyDownload(dir string) ([]UserCheck, error) {
 type partSet struct {
 	count int            // parts the names announce (1 for a single part)
 	files map[int]string // part number -> file name
+	odd   []string       // files whose names do not fit the set: problems
 }
 
 func groupParts(dir string) (map[string]*partSet, error) {
@@ -98,6 +103,14 @@ func groupParts(dir string) (map[string]*partSet, error) {
 			groups[m[1]] = g
 		}
 		g.count = max(g.count, count)
+		if n < 1 || n > count {
+			g.odd = append(g.odd, fmt.Sprintf("%s: part %d of %d is not a part number", e.Name(), n, count))
+			continue
+		}
+		if other, dup := g.files[n]; dup {
+			g.odd = append(g.odd, fmt.Sprintf("%s and %s are both part %d: keep the one the download page lists", other, e.Name(), n))
+			continue
+		}
 		g.files[n] = e.Name()
 	}
 	return groups, nil
@@ -106,9 +119,11 @@ func groupParts(dir string) (map[string]*partSet, error) {
 // verifyParts checks one user's downloaded parts. Every part's listing is
 // read before any entry, so the tag files' cap counts the whole bag and
 // a duplicate name is caught whichever part holds it.
-func verifyParts(dir, uid string, g *partSet) UserCheck {
+func verifyParts(dir, uid string, g *partSet, sums map[string]string) UserCheck {
 	c := UserCheck{User: uid, Parts: len(g.files)}
 	v := newBagCheck()
+	v.problems = append(v.problems, g.odd...)
+	checkPartSums(v, dir, uid, g, sums)
 	readers := map[int]*zip.Reader{}
 	for n := 1; n <= g.count; n++ {
 		name, ok := g.files[n]

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -344,5 +345,97 @@ func TestVerifyLocalNamesShowAsThemselves(t *testing.T) {
 	wantProblems(t, got, `"data/clip\u202egpj.exe": not listed`, `"data/x\x1b[2Jy": not listed`, `"data/new\nline": not listed`)
 	if strings.ContainsAny(got, "\u202e\x1b") {
 		t.Fatalf("problems hold raw control or format characters: %q", got)
+	}
+}
+
+// writeSums writes SHA256SUMS as the portal serves it for uid's parts.
+func writeSums(t *testing.T, dst blob.Store, dir, uid string) {
+	var b strings.Builder
+	for _, p := range manifestOf(t, dst, uid).Parts {
+		fmt.Fprintf(&b, "%s  %s\n", p.SHA256, filepath.Base(p.Key))
+	}
+	if err := os.WriteFile(filepath.Join(dir, PartSumsName), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func manifestOf(t *testing.T, dst blob.Store, uid string) *Manifest {
+	m, err := ReadManifest(context.Background(), dst, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestVerifyLocalPartSums: with the portal's SHA256SUMS in the folder,
+// a part rebuilt to be self-consistent (which the bag's own manifests
+// cannot tell) is caught, and so are parts that do not fit the set.
+func TestVerifyLocalPartSums(t *testing.T) {
+	dstDir, dst := exportSample(t)
+	n := partCount(t, dst, "alice")
+	alicePart := func(i int) string { return filepath.Base(partKey("alice", i, n)) }
+	for _, tc := range []struct {
+		name  string
+		make  func(t *testing.T) string
+		wants []string
+	}{
+		{"parts and SHA256SUMS", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "alice")
+			writeSums(t, dst, dir, "alice")
+			return dir
+		}, nil},
+		{"rewritten part, self-consistent, no SHA256SUMS", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			pyRewrite(t, filepath.Join(dir, "periscope-frank.zip"))
+			return dir
+		}, nil},
+		{"rewritten part against SHA256SUMS", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			writeSums(t, dst, dir, "frank")
+			pyRewrite(t, filepath.Join(dir, "periscope-frank.zip"))
+			return dir
+		}, []string{"periscope-frank.zip: sha256 ", "SHA256SUMS says"}},
+		{"a part SHA256SUMS does not list", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			writeSums(t, dst, dir, "frank")
+			b, _ := os.ReadFile(filepath.Join(dir, "periscope-frank.zip"))
+			os.WriteFile(filepath.Join(dir, "periscope-frank-part-002-of-002.zip"), b, 0o644)
+			return dir
+		}, []string{"periscope-frank-part-002-of-002.zip: not listed in SHA256SUMS"}},
+		{"a listed part missing", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "alice")
+			writeSums(t, dst, dir, "alice")
+			os.Remove(filepath.Join(dir, alicePart(n)))
+			os.Rename(filepath.Join(dir, alicePart(n-1)), filepath.Join(dir, "periscope-alice-part-002-of-002.zip"))
+			return dir
+		}, []string{alicePart(n) + ": listed in SHA256SUMS, missing"}},
+		{"two files for one part", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			b, _ := os.ReadFile(filepath.Join(dir, "periscope-frank.zip"))
+			os.WriteFile(filepath.Join(dir, "periscope-frank-part-001-of-001.zip"), b, 0o644)
+			return dir
+		}, []string{"are both part 1"}},
+		{"part zero", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			os.WriteFile(filepath.Join(dir, "periscope-frank-part-000-of-001.zip"), []byte("x"), 0o644)
+			return dir
+		}, []string{"periscope-frank-part-000-of-001.zip: part 0 of 1 is not a part number"}},
+		{"part past the count", func(t *testing.T) string {
+			dir := downloadParts(t, dstDir, "frank")
+			os.WriteFile(filepath.Join(dir, "periscope-frank-part-005-of-001.zip"), []byte("x"), 0o644)
+			return dir
+		}, []string{"part 5 of 1 is not a part number"}},
+		{"a part is a symlink", func(t *testing.T) string {
+			dir := t.TempDir()
+			os.Symlink("/dev/zero", filepath.Join(dir, "periscope-frank.zip"))
+			return dir
+		}, []string{"periscope-frank.zip: is a symlink, not a regular file"}},
+		{"a part is a FIFO", func(t *testing.T) string {
+			dir := t.TempDir()
+			syscall.Mkfifo(filepath.Join(dir, "periscope-frank.zip"), 0o644)
+			return dir
+		}, []string{"periscope-frank.zip: is a named pipe (FIFO)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantProblems(t, verifyProblems(t, tc.make(t)), tc.wants...) })
 	}
 }
