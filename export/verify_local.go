@@ -172,6 +172,9 @@ func verifyParts(dir, uid string, g *partSet, sums map[string]string) UserCheck 
 func verifyBagDir(dir string) UserCheck {
 	c := UserCheck{User: filepath.Base(dir)}
 	v := newBagCheck()
+	if root, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = root // the folder the user named may be a link; nothing in it is followed
+	}
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

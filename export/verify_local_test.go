@@ -439,3 +439,14 @@ func TestVerifyLocalPartSums(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { wantProblems(t, verifyProblems(t, tc.make(t)), tc.wants...) })
 	}
 }
+
+// TestVerifyLocalFolderGivenByLink: the folder the user names may itself
+// be a link (only what is inside is never followed).
+func TestVerifyLocalFolderGivenByLink(t *testing.T) {
+	_, dst := exportSample(t)
+	link := filepath.Join(t.TempDir(), "bag")
+	if err := os.Symlink(extractExport(t, dst, "frank"), link); err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, verifyProblems(t, link))
+}
