@@ -178,7 +178,7 @@ func verifyBagDir(dir string) UserCheck {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			v.problem("%v", err)
+			v.problem("%s", showName(err.Error()))
 			return nil
 		}
 		if p == dir || d.IsDir() {
