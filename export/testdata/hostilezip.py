@@ -14,6 +14,7 @@ OPS_JSON is a list of operations; one naming an entry IN holds replaces it
   ["lie", name, size]            after writing, declare size bytes for name (both headers)
 """
 import json
+import shutil
 import stat
 import struct
 import sys
@@ -64,6 +65,16 @@ def lie(path, name, size):
 
 def main():
     src, dst, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    if ops and all(op[0] == "lie" for op in ops):
+        shutil.copyfile(src, dst)  # patch only: no entry is read, a bomb stays cheap
+    else:
+        rewrite(src, dst, ops)
+    for op in ops:
+        if op[0] == "lie":
+            lie(dst, op[1], op[2])
+
+
+def rewrite(src, dst, ops):
     replaced = {op[1] for op in ops if op[0] not in ("dup", "lie")}
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for zi in zin.infolist():
@@ -72,9 +83,6 @@ def main():
         for op in ops:
             if op[0] != "lie":
                 write(zout, op)
-    for op in ops:
-        if op[0] == "lie":
-            lie(dst, op[1], op[2])
 
 
 if __name__ == "__main__":
