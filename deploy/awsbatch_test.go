@@ -24,6 +24,7 @@ var cliInputs = []struct{ service, operation, file string }{
 	{"iam", "CreateRole", "aws-batch/job-role.json"},
 	{"iam", "CreateRole", "aws-batch/instance-role.json"},
 	{"iam", "CreateRole", "kubernetes/irsa-role.json"},
+	{"s3api", "PutBucketLifecycleConfiguration", "s3-lifecycle.json"},
 }
 
 // botocorePython finds the Python that has the newest botocore model (the

@@ -103,7 +103,8 @@ def validate(session, validate_mod, service, operation, name):
         return ["%s: %s" % (name, e)]
     if not isinstance(params, dict):
         return ["%s: not a JSON object" % name]
-    model = session.get_service_model(service)
+    # The CLI's `aws s3api` is botocore's "s3" model.
+    model = session.get_service_model({"s3api": "s3"}.get(service, service))
     try:
         shape = model.operation_model(operation).input_shape
     except Exception as e:  # botocore raises OperationNotFoundError

@@ -20,16 +20,25 @@ func (s *S3Store) ownerErr() error {
 	return fmt.Errorf("%w (expected owner %s)", ErrBucketOwner, aws.ToString(s.w.owner))
 }
 
-// CheckBucketOwner asks S3 (HeadBucket) whether the bucket belongs to the
-// expected owner, so that a command can stop before it reads or writes
-// anything. With no expected owner it does nothing. Every later request
-// carries the owner too, so a bucket that changes hands mid-run is
-// refused as well.
+// CheckBucketOwner asks S3 whether the bucket belongs to the expected
+// owner, so that a command can stop before it reads or writes anything.
+// With no expected owner it does nothing. Every later request carries the
+// owner too, so a bucket that changes hands mid-run is refused as well.
+//
+// It lists one key under the store's prefix rather than calling
+// HeadBucket: HeadBucket needs s3:ListBucket without a prefix condition,
+// which a least-privilege policy (deploy/aws-batch/iam-policy.json) does
+// not grant.
 func (s *S3Store) CheckBucketOwner(ctx context.Context) error {
 	if s.w.owner == nil {
 		return nil
 	}
-	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket, ExpectedBucketOwner: s.w.owner})
+	_, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket:              &s.bucket,
+		Prefix:              &s.prefix,
+		MaxKeys:             aws.Int32(1),
+		ExpectedBucketOwner: s.w.owner,
+	})
 	switch {
 	case err == nil:
 		return nil
