@@ -34,6 +34,9 @@ func resendCorrupted(o *s3.Options) { o.Retryer = retry.AddWithErrorCodes(o.Retr
 // castagnoli is the CRC-32C table; crc32 picks the hardware path for it.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// crc32cOf is the CRC-32C of b in S3's form.
+func crc32cOf(b []byte) *string { return crc32cSum(crc32.Checksum(b, castagnoli)) }
+
 // crc32cSum is the S3 form of a CRC-32C: base64 of its 4 big-endian bytes.
 func crc32cSum(crc uint32) *string {
 	return aws.String(base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc)))

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"slices"
 	"sync"
@@ -129,7 +128,7 @@ func (u *upload) putObject(ctx context.Context, b []byte) (Info, error) {
 		in.IfNoneMatch = aws.String("*")
 	}
 	u.s.w.putObject(in, u.opts)
-	in.ChecksumCRC32C = crc32cSum(crc32.Checksum(b, castagnoli))
+	in.ChecksumCRC32C = crc32cOf(b)
 	out, err := u.s.client.PutObject(ctx, in, unsignedPayload, resendCorrupted)
 	if err != nil {
 		return Info{}, u.condErr(err)
