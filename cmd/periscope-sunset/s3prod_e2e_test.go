@@ -256,3 +256,33 @@ func TestExportCorruptedPart(t *testing.T) {
 	}
 	run(t, srv.Env(), append([]string{"verify", "--dest", dest}, flags[:3]...)...).want(t, 0)
 }
+
+// TestRunbookStateProductionHeaders checks the runbook's state writes get
+// the encryption and owner of the shared flags too (never the export-only
+// storage class or tags).
+func TestRunbookStateProductionHeaders(t *testing.T) {
+	srv := s3test.Start(t)
+	proxy := recproxy.Start(t, srv.Endpoint)
+	bucket := srv.NewBucket(t)
+	run(t, srv.Env(), "signups", "block", "--reason", "shutting down", "--state", "s3://"+bucket+"/state",
+		"--actor", "ops@example.com", "--s3-endpoint", proxy.URL, "--s3-path-style",
+		"--sse", "AES256", "--expected-bucket-owner", srv.AccessKey).want(t, 0)
+	puts := 0
+	for _, r := range proxy.Requests() {
+		h := r.Header.Get
+		if h("X-Amz-Expected-Bucket-Owner") != srv.AccessKey {
+			t.Errorf("%s %s: expected bucket owner %q", r.Op(), r.Path, h("X-Amz-Expected-Bucket-Owner"))
+		}
+		if r.Op() != "PutObject" {
+			continue
+		}
+		puts++
+		if h("X-Amz-Server-Side-Encryption") != "AES256" || h("X-Amz-Checksum-Crc32c") == "" ||
+			h("X-Amz-Storage-Class") != "" || h("X-Amz-Tagging") != "" {
+			t.Errorf("state write %s: %v", r.Path, r.Header)
+		}
+	}
+	if puts == 0 {
+		t.Error("no state written")
+	}
+}
