@@ -268,7 +268,7 @@ func (r *runner) putManifest(ctx context.Context, m *Manifest) error {
 	// IfNoneMatch: a finished export is never overwritten, even by a second
 	// worker that somehow got the same user.
 	_, err = r.dst.Put(ctx, manifestKey(m.UserID), strings.NewReader(string(body)+"\n"),
-		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json", IfNoneMatch: true})
+		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json", IfNoneMatch: true, Archival: true})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", ManifestName, err)
 	}

@@ -55,6 +55,12 @@ func exportCommand() *cli.Command {
 				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
+			&cli.StringFlag{Name: "storage-class", EnvVars: env("storage-class"), Category: "S3",
+				Usage: "S3 storage class of the export parts and manifests, e.g. STANDARD_IA or INTELLIGENT_TIERING"},
+			&cli.StringSliceFlag{Name: "tag", EnvVars: env("tag"), Category: "S3",
+				Usage: "object tag KEY=VALUE on every export part and manifest, for lifecycle rules (repeatable, at most 10)"},
+			&cli.StringFlag{Name: "source-expected-bucket-owner", EnvVars: env("source-expected-bucket-owner"), Category: "S3",
+				Usage: "account id that must own the --source bucket (checked first, then sent on every request)"},
 		}, append(s3Flags(), profileFlags()...)...),
 		Action: runExport,
 	}
@@ -68,6 +74,9 @@ func runExport(c *cli.Context) error {
 	}
 	cfg, err := s3Config(c)
 	if err != nil {
+		return err
+	}
+	if cfg.StorageClass, cfg.Tags, err = archivalOptions(c); err != nil {
 		return err
 	}
 	// Keep the heap close to what the work needs: upload buffers plus a
@@ -149,6 +158,20 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// archivalOptions reads --storage-class and --tag, which apply to the
+// parts and manifests users download (blob.PutOptions.Archival).
+func archivalOptions(c *cli.Context) (string, []blob.Tag, error) {
+	class := c.String("storage-class")
+	if err := blob.CheckStorageClass(class); err != nil {
+		return "", nil, usagef(c, "--storage-class: %v", err)
+	}
+	tags, err := blob.ParseTags(c.StringSlice("tag"))
+	if err != nil {
+		return "", nil, usagef(c, "--tag: %v", err)
+	}
+	return class, tags, nil
 }
 
 // readUserList reads one user id per line; blank lines and # comments are

@@ -47,6 +47,12 @@ func s3Flags() []cli.Flag {
 			Usage: "address buckets as https://host/bucket (most S3-compatible servers need this)"},
 		&cli.StringFlag{Name: "memory-budget", EnvVars: env("memory-budget"), Category: "S3", Value: "auto",
 			Usage: "bytes held in upload buffers across all workers, e.g. 256MiB (auto: 16MiB per CPU, 64MiB-1GiB)"},
+		&cli.StringFlag{Name: "sse", EnvVars: env("sse"), Category: "S3",
+			Usage: "server-side encryption of every object written: AES256 or aws:kms (default: the bucket's)"},
+		&cli.StringFlag{Name: "sse-kms-key-id", EnvVars: env("sse-kms-key-id"), Category: "S3",
+			Usage: "KMS key id, key ARN or alias for --sse aws:kms (default: the account's aws/s3 key)"},
+		&cli.StringFlag{Name: "expected-bucket-owner", EnvVars: env("expected-bucket-owner"), Category: "S3",
+			Usage: "account id that must own the destination (or state) bucket: checked first, then sent on every request"},
 	}
 }
 
@@ -60,22 +66,71 @@ func s3Config(c *cli.Context) (blob.S3Config, error) {
 		}
 		budget = n
 	}
+	enc := blob.Encryption{Mode: c.String("sse"), KMSKeyID: c.String("sse-kms-key-id")}
+	if err := blob.CheckEncryption(enc); err != nil {
+		return blob.S3Config{}, usagef(c, "--sse %q --sse-kms-key-id %q: %v", enc.Mode, enc.KMSKeyID, err)
+	}
 	return blob.S3Config{
-		Endpoint:  c.String("s3-endpoint"),
-		PathStyle: c.Bool("s3-path-style"),
-		Budget:    blob.NewBudget(budget),
+		Endpoint:   c.String("s3-endpoint"),
+		PathStyle:  c.Bool("s3-path-style"),
+		Budget:     blob.NewBudget(budget),
+		Encryption: enc,
 	}, nil
 }
 
 // openStore opens the store a flag names, with the flag in any error.
+// When an expected bucket owner is given for it, the owner is checked
+// before anything else is done.
 func openStore(ctx context.Context, c *cli.Context, flag string, cfg blob.S3Config) (blob.Store, error) {
 	raw := c.String(flag)
 	if raw == "" {
 		return nil, usagef(c, "--%s is required", flag)
 	}
+	ownerFlag := "expected-bucket-owner"
+	if flag == "source" {
+		// The source is only read: the write settings are the destination's.
+		ownerFlag, cfg.Encryption, cfg.StorageClass, cfg.Tags = "source-expected-bucket-owner", blob.Encryption{}, "", nil
+	}
+	cfg.ExpectedBucketOwner = c.String(ownerFlag)
+	if err := blob.CheckOwner(cfg.ExpectedBucketOwner); err != nil {
+		return nil, usagef(c, "--%s: %v", ownerFlag, err)
+	}
+	if name := s3OnlyFlag(c, flag); name != "" && !strings.HasPrefix(raw, "s3://") {
+		return nil, usagef(c, "--%s applies to S3 only, but --%s is %q", name, flag, raw)
+	}
 	s, err := blob.Open(ctx, raw, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
+	if oc, ok := s.(bucketOwnerChecker); ok {
+		if err := oc.CheckBucketOwner(ctx); err != nil {
+			return nil, fmt.Errorf("--%s %s: %w", ownerFlag, cfg.ExpectedBucketOwner, err)
+		}
+	}
 	return s, nil
+}
+
+// bucketOwnerChecker is a store that can confirm who owns its bucket.
+type bucketOwnerChecker interface {
+	CheckBucketOwner(ctx context.Context) error
+}
+
+// s3OnlyFlag names a flag given for the store behind flag that only S3
+// honours, so that asking for encryption or an owner check of a local
+// folder is an error rather than silently nothing. The runbook state may
+// stay local while the exports go to S3, so it is not checked.
+func s3OnlyFlag(c *cli.Context, flag string) string {
+	names := []string{"sse", "sse-kms-key-id", "expected-bucket-owner", "storage-class", "tag"}
+	switch flag {
+	case "state":
+		return ""
+	case "source":
+		names = []string{"source-expected-bucket-owner"}
+	}
+	for _, n := range names {
+		if c.IsSet(n) {
+			return n
+		}
+	}
+	return ""
 }
