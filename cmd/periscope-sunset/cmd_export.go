@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -49,8 +48,7 @@ func exportCommand() *cli.Command {
 				Usage: "the ffmpeg binary used for --remux"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
-			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
-				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
+			drainFlag(export.DefaultDrainTimeout, "users in flight"),
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
 		}, append(s3Flags(), profileFlags()...)...),

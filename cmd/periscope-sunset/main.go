@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,14 +29,13 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := watchSignals(context.Background(), os.Stderr, os.Exit)
 	err := newApp().RunContext(ctx, os.Args)
 	os.Exit(exitCode(err))
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "periscope-sunset",
 		Usage:   "shut a live-video service down cleanly: export every user's archive, then close the doors",
 		Version: toolVersion(),
@@ -63,6 +60,8 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 	}
+	guardCommands(app.Commands)
+	return app
 }
 
 // exitCode prints err for a person and maps it to the process's exit code.
