@@ -62,6 +62,9 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseOverlap(c, "source", "dest"); err != nil {
+		return err
+	}
 	cfg, err := s3Config(c)
 	if err != nil {
 		return err

@@ -82,6 +82,8 @@ func linksFlags(c *cli.Context) (linksOptions, error) {
 	switch {
 	case o.link.TTL <= 0:
 		return o, usagef(c, "--ttl %s: want a positive duration, e.g. 30d or 720h", c.String("ttl"))
+	case o.link.TTL > portal.MaxLinkTTL:
+		return o, usagef(c, "--ttl %s: links may work at most a year (365d); give the export window, e.g. 90d", c.String("ttl"))
 	case o.presign && o.link.TTL > portal.MaxPresignTTL:
 		return o, usagef(c, "--ttl %s: presigned S3 URLs last at most 7 days (7d, 168h); "+
 			"for a longer window run `serve` and use portal links (without --presign)", c.String("ttl"))
@@ -110,8 +112,8 @@ func runLinks(c *cli.Context) error {
 		if presigner = portal.PresignerFor(dst); presigner == nil {
 			return usagef(c, "--presign needs an s3:// --dest; %s is a local folder: run `serve` and use portal links", dst)
 		}
-	} else if signer, err = portal.ReadSecretFile(o.secret); err != nil {
-		return usagef(c, "--secret-file: %v", err)
+	} else if signer, err = readSecretFile(c, o.secret); err != nil {
+		return err
 	}
 	w, closeOut, err := linksOutput(c, o.out)
 	if err != nil {
