@@ -64,6 +64,11 @@ func Run(ctx context.Context, src, dst blob.Store, opts Options) (*Report, error
 	if opts.Remux == RemuxRequire && opts.FFmpeg == "" {
 		return nil, errors.New("remux required but no ffmpeg given")
 	}
+	closeTemps, err := r.remux.openTemps()
+	if err != nil {
+		return nil, err
+	}
+	defer closeTemps()
 	total, err := r.countUsers(ctx)
 	if err != nil {
 		return nil, err
