@@ -48,7 +48,7 @@ func exportCommand() *cli.Command {
 				Usage: "the ffmpeg binary used for --remux"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
-			drainFlag(export.DefaultDrainTimeout, "users in flight"),
+			drainFlag(export.DefaultDrainTimeout, "how long users in flight may take to finish before they are aborted"),
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
 		}, append(s3Flags(), profileFlags()...)...),

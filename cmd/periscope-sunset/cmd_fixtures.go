@@ -30,7 +30,7 @@ func fixturesCommand() *cli.Command {
 				&cli.Int64Flag{Name: "seed", EnvVars: env("seed"), Value: 1, Usage: "random seed"},
 				&cli.IntFlag{Name: "hls-every", EnvVars: env("hls-every"),
 					Usage: "make every Nth broadcast an HLS replay instead of MP4 (0: none)"},
-				drainFlag(defaultDrain, "writes in progress"),
+				drainFlag(defaultDrain, "writes stop at once; this bounds how long they may take"),
 			}, s3Flags()...),
 			Action: runFixturesGenerate,
 		}},

@@ -45,7 +45,7 @@ func linksCommand() *cli.Command {
 				Usage: "write to this file (mode 0600: the links are credentials) instead of stdout"},
 			&cli.BoolFlag{Name: "presign", EnvVars: env("presign"),
 				Usage: "direct presigned S3 URLs per part instead of portal links (S3 destinations only)"},
-			drainFlag(defaultDrain, "reads in progress"),
+			drainFlag(defaultDrain, "reads stop at once; this bounds how long they may take"),
 		}, s3Flags()...),
 		Action: runLinks,
 	}

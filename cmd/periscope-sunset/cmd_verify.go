@@ -33,7 +33,7 @@ func verifyCommand() *cli.Command {
 				Usage: "check only this user id (repeat for more)"},
 			&cli.IntFlag{Name: "workers", EnvVars: env("workers"), Value: 4, Usage: "users checked at once"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("json"), Usage: "print one JSON object per user"},
-			drainFlag(defaultDrain, "the check in progress"),
+			drainFlag(defaultDrain, "reads stop at once; a check with no way to stop (verify FOLDER) is given up after this"),
 		}, s3Flags()...),
 		Action: runVerify,
 	}

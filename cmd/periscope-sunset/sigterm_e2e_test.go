@@ -256,4 +256,14 @@ func TestNegativeDurationsRefused(t *testing.T) {
 			t.Errorf("%v: stderr does not say the duration is negative:\n%s", args, r.stderr)
 		}
 	}
+	// A zero drain would be read as "the default" (90s) by the library.
+	for _, args := range [][]string{
+		{"export", "--source", "x", "--dest", "y", "--drain-timeout", "0s"},
+		{"serve", "--dest", "y", "--secret-file", "s", "--shutdown-timeout", "0"},
+	} {
+		r := run(t, nil, args...).want(t, exitFailed)
+		if !strings.Contains(r.stderr, "want a positive duration") {
+			t.Errorf("%v: stderr does not refuse the zero drain:\n%s", args, r.stderr)
+		}
+	}
 }

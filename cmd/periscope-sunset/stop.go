@@ -90,17 +90,23 @@ func (s *stopper) setDrain(d time.Duration) {
 }
 
 // registerDrain tells the stopper (when main installed one) the drain time
-// the command's flags give.
-func registerDrain(c *cli.Context) {
+// the command's flags give. Zero is refused: the libraries read it as
+// "the default", which is not what someone who typed 0 meant.
+func registerDrain(c *cli.Context) error {
 	s, _ := c.Context.Value(stopperKey{}).(*stopper)
-	if s == nil {
-		return
-	}
 	for _, name := range drainFlags {
-		if hasFlag(c.Command, name) {
-			s.setDrain(c.Duration(name))
+		if !hasFlag(c.Command, name) {
+			continue
+		}
+		d := c.Duration(name)
+		if d == 0 {
+			return usagef(c, "--%s 0: want a positive duration (1s stops almost at once)", name)
+		}
+		if s != nil {
+			s.setDrain(d)
 		}
 	}
+	return nil
 }
 
 func hasFlag(cmd *cli.Command, name string) bool {
@@ -117,11 +123,12 @@ func hasFlag(cmd *cli.Command, name string) bool {
 	return false
 }
 
-// drainFlag is the --drain-timeout every long-running command takes.
+// drainFlag is the --drain-timeout every long-running command takes; what
+// says what happens during the drain.
 func drainFlag(def time.Duration, what string) cli.Flag {
 	return &cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: def,
-		Usage: "on SIGTERM/SIGINT, how long " + what + " may take to finish; the process ends at most " +
-			hardStopGrace.String() + " later, whatever it is waiting on"}
+		Usage: "on SIGTERM/SIGINT, " + what + "; the process ends at most " +
+			hardStopGrace.String() + " after this, whatever it is waiting on"}
 }
 
 // untilStopped runs fn, a library call that takes no context, and gives up

@@ -21,7 +21,9 @@ func guardCommands(cmds []*cli.Command) {
 			if err := checkDurations(c); err != nil {
 				return err
 			}
-			registerDrain(c)
+			if err := registerDrain(c); err != nil {
+				return err
+			}
 			if own != nil {
 				return own(c)
 			}
