@@ -32,8 +32,9 @@ var drainFlags = []string{"drain-timeout", "shutdown-timeout"}
 // once. On AWS Batch a shard that hangs would otherwise hold its instance
 // until the attempt timeout (24 hours by default).
 type stopper struct {
-	errw io.Writer
-	exit func(int)
+	errw  io.Writer
+	exit  func(int)
+	grace time.Duration // hardStopGrace; shorter in tests
 
 	mu     sync.Mutex
 	drain  time.Duration
@@ -45,7 +46,7 @@ type stopperKey struct{}
 // watchSignals returns a context cancelled by the first SIGTERM/SIGINT and
 // carrying the stopper, which commands tell their drain time.
 func watchSignals(parent context.Context, errw io.Writer, exit func(int)) context.Context {
-	s := &stopper{errw: errw, exit: exit, drain: defaultDrain}
+	s := &stopper{errw: errw, exit: exit, grace: hardStopGrace, drain: defaultDrain}
 	ctx, cancel := context.WithCancel(context.WithValue(parent, stopperKey{}, s))
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -57,7 +58,7 @@ func (s *stopper) watch(sigs <-chan os.Signal, cancel context.CancelFunc) {
 	first := <-sigs
 	s.mu.Lock()
 	s.signal = first
-	limit := s.drain + hardStopGrace
+	limit := s.drain + s.grace
 	s.mu.Unlock()
 	fmt.Fprintf(s.errw, "periscope-sunset: %v received: stopping (work in flight may take %v; the process ends within %v; a second signal ends it now)\n",
 		first, s.drainTime(), limit)
