@@ -93,3 +93,52 @@ func TestPrivateFolderRefusesOpenModes(t *testing.T) {
 		t.Errorf("private folder made with mode %v", fi.Mode().Perm())
 	}
 }
+
+// Creating while another process sweeps, over and over: no creator loses
+// its file, and the folder may come and go under them.
+func TestCreateRacesSweep(t *testing.T) {
+	r, dir := openRoot(t)
+	d := tmpfile.Dir{Root: r, Name: "tmp"}
+	stop := make(chan struct{})
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				d.Sweep()
+			}
+		}
+	}()
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var err error
+			for range 100 {
+				var f *os.File
+				var name string
+				if f, name, err = d.Create("put-", ""); err != nil {
+					break
+				}
+				if _, err = f.WriteString("data"); err == nil {
+					_, err = os.Stat(filepath.Join(dir, name)) // still there while held
+				}
+				f.Close()
+				r.Remove(name)
+				if err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	<-swept
+}
