@@ -231,7 +231,8 @@ func TestSIGTERMStopsStuckCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Close()
-		p := startBinary(t, nil, "verify", dir, "--drain-timeout", drain)
+		// Flags before the folder: urfave/cli stops parsing flags at the first argument.
+		p := startBinary(t, nil, "verify", "--drain-timeout", drain, dir)
 		time.Sleep(time.Second) // let it start hashing; the assertion does not depend on it
 		if code := p.terminate(t); code != exitInterrupted {
 			t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, p.errb.String())
