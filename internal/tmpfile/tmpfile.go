@@ -23,7 +23,7 @@ import (
 
 // createTries bounds the retries when a sweep removed a file between its
 // creation and its locking (or the folder between making and using it).
-const createTries = 5
+const createTries = 20
 
 // Dir is a folder of temporaries.
 type Dir struct {
@@ -43,15 +43,20 @@ type Dir struct {
 func (d Dir) Create(prefix, suffix string) (*os.File, string, error) {
 	var lastErr error
 	for range createTries {
-		if err := d.Root.MkdirAll(d.Name, 0o700); err != nil {
-			return nil, "", err
+		err := d.Root.MkdirAll(d.Name, 0o700)
+		if err == nil {
+			err = d.check()
 		}
-		if err := d.checkPrivate(); err != nil {
+		if swept(err) { // a sweep removed the empty folder meanwhile
+			lastErr = err
+			continue
+		}
+		if err != nil {
 			return nil, "", err
 		}
 		name := path.Join(d.Name, prefix+random()+suffix)
 		f, err := d.Root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrNotExist) { // the folder was removed meanwhile
+		if errors.Is(err, fs.ErrNotExist) {
 			lastErr = err
 			continue
 		}
@@ -74,16 +79,28 @@ func (d Dir) Create(prefix, suffix string) (*os.File, string, error) {
 	return nil, "", lastErr
 }
 
-func (d Dir) checkPrivate() error {
-	if !d.Private {
-		return nil
-	}
+// swept reports an error from making or checking the folder while a sweep
+// removed it: not found, or found by mkdir and gone by its stat.
+func swept(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist)
+}
+
+// check refuses a folder that is a symlink (a sweep through it would
+// remove the files it points at) and, when Private, one another user can
+// write into.
+func (d Dir) check() error {
 	fi, err := d.Root.Lstat(d.Name)
 	if err != nil {
 		return err
 	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a folder (%v); remove it", path.Join(d.Root.Name(), d.Name), fi.Mode().Type())
+	}
+	if !d.Private {
+		return nil
+	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 || ok && st.Uid != uint32(os.Geteuid()) && st.Uid != 0 {
+	if fi.Mode().Perm()&0o022 != 0 || ok && st.Uid != uint32(os.Geteuid()) && st.Uid != 0 {
 		return fmt.Errorf("%s: not a private folder of this user (mode %v); remove it or set TMPDIR elsewhere",
 			path.Join(d.Root.Name(), d.Name), fi.Mode())
 	}
@@ -95,6 +112,11 @@ func (d Dir) checkPrivate() error {
 // empty is removed too.
 func (d Dir) Sweep() (int, error) {
 	root, dir := d.Root, d.Name
+	if err := d.check(); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
 	entries, err := fs.ReadDir(root.FS(), dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil

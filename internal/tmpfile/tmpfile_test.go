@@ -142,3 +142,24 @@ func TestCreateRacesSweep(t *testing.T) {
 	close(stop)
 	<-swept
 }
+
+// A temporary folder that is a symlink is neither used nor swept: a sweep
+// through it would remove the real files it points at.
+func TestSymlinkedFolderNeverSwept(t *testing.T) {
+	r, dir := openRoot(t)
+	os.Mkdir(filepath.Join(dir, "exports"), 0o755)
+	real := filepath.Join(dir, "exports", "manifest.json")
+	os.WriteFile(real, []byte("{}"), 0o644)
+	os.Symlink("exports", filepath.Join(dir, "tmp"))
+	d := tmpfile.Dir{Root: r, Name: "tmp"}
+	if n, err := d.Sweep(); err == nil || n != 0 {
+		t.Errorf("Sweep through a symlink = %d, %v; want an error", n, err)
+	}
+	if _, err := os.Stat(real); err != nil {
+		t.Fatalf("a sweep removed a real file: %v", err)
+	}
+	if f, _, err := d.Create("put-", ""); err == nil {
+		f.Close()
+		t.Error("created a temporary through a symlinked folder")
+	}
+}
