@@ -84,7 +84,7 @@ func (o Options) withDefaults() Options {
 		o.Remux = RemuxAuto
 	}
 	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = 90 * time.Second
+		o.DrainTimeout = DefaultDrainTimeout
 	}
 	if o.Attempts <= 0 {
 		o.Attempts = 3
@@ -100,6 +100,9 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultDrainTimeout is Options.DrainTimeout's default.
+const DefaultDrainTimeout = 90 * time.Second
 
 // DefaultWorkers is the worker count used when none is given.
 func DefaultWorkers() int {

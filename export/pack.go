@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -135,8 +134,7 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 		p.warn(fmt.Sprintf("broadcast %s: left as HLS: remux failed: %v", h.Broadcast.ID, err))
 		return nil
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	defer p.remux.release(f)
 	fi, err := f.Stat()
 	if err != nil {
 		return err

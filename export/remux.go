@@ -11,6 +11,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/tmpfile"
 )
 
 // RemuxMode says what to do with HLS replays (a playlist of MPEG-TS
@@ -47,25 +49,48 @@ type hlsSource struct {
 type remuxer struct {
 	ffmpeg string
 	mode   RemuxMode
+	temps  *tmpfile.Dir // where the MP4s are made; set by openTemps
+}
+
+// openTemps readies the folder under TMPDIR that holds this user's remux
+// outputs, removing those a killed run left (see internal/tmpfile). The
+// returned func, run when the export ends, removes any left and the folder
+// when empty; files of a concurrent run stay.
+func (m *remuxer) openTemps() (func(), error) {
+	if !m.enabled() {
+		return func() {}, nil
+	}
+	root, err := os.OpenRoot(os.TempDir())
+	if err != nil {
+		return nil, fmt.Errorf("remux: temporary folder: %w", err)
+	}
+	m.temps = &tmpfile.Dir{Root: root, Name: fmt.Sprintf("periscope-sunset-%d", os.Geteuid()), Private: true}
+	m.temps.Sweep()
+	return func() { m.temps.Sweep(); root.Close() }, nil
+}
+
+// release closes and removes a file remux returned.
+func (m remuxer) release(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
 }
 
 func (m remuxer) enabled() bool { return m.ffmpeg != "" && m.mode != RemuxNever }
 
 // remux writes the MP4 for h into a temporary file and returns it, opened
-// and rewound; the caller closes and removes it.
+// and rewound; the caller hands it back to release.
 func (m remuxer) remux(ctx context.Context, p *partWriter, h *hlsSource) (*os.File, error) {
 	segments, dur, err := readPlaylist(ctx, p.src, h.Playlist)
 	if err != nil {
 		return nil, err
 	}
 	h.Duration = dur
-	out, err := os.CreateTemp("", "periscope-remux-*.mp4")
+	out, _, err := m.temps.Create("remux-", ".mp4")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("remux: %w", err)
 	}
 	fail := func(err error) (*os.File, error) {
-		out.Close()
-		os.Remove(out.Name())
+		m.release(out)
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, m.ffmpeg, "-hide_banner", "-loglevel", "error",

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -64,6 +66,11 @@ func Run(ctx context.Context, src, dst blob.Store, opts Options) (*Report, error
 	if opts.Remux == RemuxRequire && opts.FFmpeg == "" {
 		return nil, errors.New("remux required but no ffmpeg given")
 	}
+	closeTemps, err := r.remux.openTemps()
+	if err != nil {
+		return nil, err
+	}
+	defer closeTemps()
 	total, err := r.countUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -80,6 +87,9 @@ type runner struct {
 	opts     Options
 	report   *Report
 	remux    remuxer
+
+	doneMu    sync.Mutex // orders outcomes against abandoning the users in flight
+	abandoned bool
 }
 
 func (r *runner) mine(id string) bool {
@@ -110,7 +120,9 @@ func (r *runner) countUsers(ctx context.Context) (int, error) {
 //
 // Stopping is graceful: when ctx is cancelled (SIGTERM on a Spot reclaim)
 // no new user starts, and the users in flight get DrainTimeout to finish
-// before their work context is cancelled and their uploads aborted.
+// before their work context is cancelled and their uploads aborted. Users
+// still not back abandonAfter later are left behind, so the run report is
+// written whatever they are stuck in.
 func (r *runner) exportAll(ctx context.Context) error {
 	rc, err := r.src.Get(ctx, UsersKey)
 	if err != nil {
@@ -124,10 +136,39 @@ func (r *runner) exportAll(ctx context.Context) error {
 		time.AfterFunc(r.opts.DrainTimeout, stopWork)
 	})
 	defer stopDrain()
+	done := make(chan error, 1)
+	go func() { done <- r.feed(ctx, rc, work) }()
+	select {
+	case err := <-done:
+		return err
+	case <-afterDone(work, abandonAfter):
+	}
+	r.doneMu.Lock()
+	r.abandoned = true // from now on no outcome reaches the report or progress
+	r.doneMu.Unlock()
+	r.opts.Log.Warn("users in flight did not stop after the drain; abandoned", "after", abandonAfter)
+	return fmt.Errorf("%w: users still in flight %v after the drain were abandoned", context.Canceled, abandonAfter)
+}
+
+// abandonAfter is how long users may take to return once the drain is over
+// and their work cancelled. Only I/O no context interrupts (a read of a
+// hung NFS mount) outlasts it. Commands give a run 10 s past its drain.
+const abandonAfter = 3 * time.Second
+
+// afterDone is closed d after ctx is done.
+func afterDone(ctx context.Context, d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	context.AfterFunc(ctx, func() { time.AfterFunc(d, func() { close(ch) }) })
+	return ch
+}
+
+// feed reads users.jsonl into a pool of workers running under work, and
+// waits for them.
+func (r *runner) feed(ctx context.Context, rc io.Reader, work context.Context) error {
 	g, gctx := errgroup.WithContext(work)
 	g.SetLimit(r.opts.Workers)
 	seen := idSet{} // only this goroutine touches it
-	err = ReadUsers(ctx, rc, func(u User, lerr error) error {
+	err := ReadUsers(ctx, rc, func(u User, lerr error) error {
 		if lerr != nil {
 			if r.ownsLine(lerr) {
 				r.done(lineOutcome(lerr))
@@ -181,6 +222,11 @@ func lineOutcome(err error) Outcome {
 }
 
 func (r *runner) done(o Outcome) {
+	r.doneMu.Lock()
+	defer r.doneMu.Unlock()
+	if r.abandoned {
+		return
+	}
 	r.report.add(o)
 	r.opts.Progress.Done(o)
 	switch o.Status {

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,8 +50,7 @@ func exportCommand() *cli.Command {
 				Usage: "fail a user on any omission (a broadcast or file that cannot be exported safely) instead of exporting the rest"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
-			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
-				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
+			drainFlag(export.DefaultDrainTimeout, "how long users in flight may take to finish before they are aborted"),
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
 			&cli.StringFlag{Name: "storage-class", EnvVars: env("storage-class"), Category: "S3",
@@ -70,6 +68,9 @@ func runExport(c *cli.Context) error {
 	ctx := c.Context
 	opts, err := exportOptions(c)
 	if err != nil {
+		return err
+	}
+	if err := refuseOverlap(c, "source", "dest"); err != nil {
 		return err
 	}
 	cfg, err := s3Config(c)

@@ -32,6 +32,7 @@ func fixturesCommand() *cli.Command {
 					Usage: "make every Nth broadcast an HLS replay instead of MP4 (0: none)"},
 				&cli.IntFlag{Name: "broken-every", EnvVars: env("broken-every"),
 					Usage: "break every Nth broadcast (no or unreadable broadcast.json), as the export must survive (0: none)"},
+				drainFlag(defaultDrain, "writes stop at once; this bounds how long they may take"),
 			}, s3Flags()...),
 			Action: runFixturesGenerate,
 		}},

@@ -44,6 +44,7 @@ func linksCommand() *cli.Command {
 				Usage: "write to this file (mode 0600: the links are credentials) instead of stdout"},
 			&cli.BoolFlag{Name: "presign", EnvVars: env("presign"),
 				Usage: "direct presigned S3 URLs per part instead of portal links (S3 destinations only)"},
+			drainFlag(defaultDrain, "reads stop at once; this bounds how long they may take"),
 		}, s3Flags()...),
 		Action: runLinks,
 	}
@@ -80,6 +81,8 @@ func linksFlags(c *cli.Context) (linksOptions, error) {
 	switch {
 	case o.link.TTL <= 0:
 		return o, usagef(c, "--ttl %s: want a positive duration, e.g. 30d or 720h", c.String("ttl"))
+	case o.link.TTL > portal.MaxLinkTTL:
+		return o, usagef(c, "--ttl %s: links may work at most a year (365d); give the export window, e.g. 90d", c.String("ttl"))
 	case o.presign && o.link.TTL > portal.MaxPresignTTL:
 		return o, usagef(c, "--ttl %s: presigned S3 URLs last at most 7 days (7d, 168h); "+
 			"for a longer window run `serve` and use portal links (without --presign)", c.String("ttl"))
@@ -108,8 +111,8 @@ func runLinks(c *cli.Context) error {
 		if presigner = portal.PresignerFor(dst); presigner == nil {
 			return usagef(c, "--presign needs an s3:// --dest; %s is a local folder: run `serve` and use portal links", dst)
 		}
-	} else if signer, err = portal.ReadSecretFile(o.secret); err != nil {
-		return usagef(c, "--secret-file: %v", err)
+	} else if signer, err = readSecretFile(c, o.secret); err != nil {
+		return err
 	}
 	w, closeOut, err := linksOutput(c, o.out)
 	if err != nil {

@@ -35,6 +35,7 @@ func planCommand() *cli.Command {
 			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
 				Usage: "the export's --max-part-size, for the request count (0: one zip per user)"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("json"), Usage: "print the plan as JSON"},
+			drainFlag(defaultDrain, "reads stop at once; this bounds how long they may take"),
 		}, s3Flags()...),
 		Action: runPlan,
 	}

@@ -90,9 +90,9 @@ func runServe(c *cli.Context) error {
 
 // serveOptions fills portal.Options from the flags, in one place.
 func serveOptions(c *cli.Context, log *slog.Logger) (portal.Options, error) {
-	signer, err := portal.ReadSecretFile(c.String("secret-file"))
+	signer, err := readSecretFile(c, c.String("secret-file"))
 	if err != nil {
-		return portal.Options{}, usagef(c, "--secret-file: %v", err)
+		return portal.Options{}, err
 	}
 	opts := portal.Options{Signer: signer, PresignTTL: c.Duration("presign-ttl"), Burst: c.Int("burst"), Log: log}
 	if opts.PresignTTL <= 0 || opts.PresignTTL > portal.MaxPresignTTL {

@@ -26,6 +26,7 @@ func statusCommand() *cli.Command {
 			&cli.StringFlag{Name: "source", EnvVars: env("source"),
 				Usage: "the source archive, to count pending users (optional)"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("json"), Usage: "print one JSON document"},
+			drainFlag(defaultDrain, "reads stop at once; this bounds how long they may take"),
 		}, s3Flags()...),
 		Action: runStatus,
 	}

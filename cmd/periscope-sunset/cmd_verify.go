@@ -33,6 +33,7 @@ func verifyCommand() *cli.Command {
 				Usage: "check only this user id (repeat for more)"},
 			&cli.IntFlag{Name: "workers", EnvVars: env("workers"), Value: 4, Usage: "users checked at once"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("json"), Usage: "print one JSON object per user"},
+			drainFlag(defaultDrain, "reads stop at once; a check with no way to stop (verify FOLDER) is given up after this"),
 		}, s3Flags()...),
 		Action: runVerify,
 	}
@@ -93,7 +94,9 @@ func checkPrinter(c *cli.Context) func(export.UserCheck) {
 // verifyDownload checks a folder on the user's side: downloaded parts or
 // an extracted export.
 func verifyDownload(c *cli.Context, dir string) error {
-	results, err := export.VerifyDownload(dir)
+	results, err := untilStopped(c.Context, c.Duration("drain-timeout"), func() ([]export.UserCheck, error) {
+		return export.VerifyDownload(dir)
+	})
 	for _, r := range results {
 		checkPrinter(c)(r)
 	}

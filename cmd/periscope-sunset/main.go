@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,8 +29,7 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := watchSignals(context.Background(), os.Stderr, os.Exit)
 	err := newApp().RunContext(ctx, os.Args)
 	os.Exit(exitCode(err))
 }
@@ -66,6 +63,7 @@ func newApp() *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 	}
 	bindEnv(app.Commands, app.Flags)
+	guardCommands(app.Commands)
 	return app
 }
 

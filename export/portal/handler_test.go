@@ -34,7 +34,7 @@ func TestForbiddenIsOnePage(t *testing.T) {
 		"truncated":       good[:len(good)/2],
 		"empty":           "",
 		"garbage":         "%00%ff<script>",
-		"other secret":    mustSigner(t, bytes.Repeat([]byte{7}, 32)).Sign("alice", time.Now().Add(time.Hour)),
+		"other secret":    mustSigner(t, []byte("Zr5tK8wQm2XyB7cVn4HjL9pD3sFgA6eR")).Sign("alice", time.Now().Add(time.Hour)),
 	}
 	var first []byte
 	check := func(name, rawURL string) {

@@ -17,8 +17,9 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
-// testSecret is 32 bytes, the shortest accepted.
-var testSecret = []byte("0123456789abcdef0123456789abcdef")
+// testSecret is 32 bytes, the shortest accepted, of base64 from random
+// bytes (a patterned one is refused).
+var testSecret = []byte("q7Vh2ZkT9xRb4LmWc8NpJ3sYd6GfAe1U")
 
 func testSigner(t testing.TB) *Signer {
 	t.Helper()

@@ -21,6 +21,11 @@ import (
 // long enough for a mailing and its reminders.
 const DefaultLinkTTL = 30 * 24 * time.Hour
 
+// MaxLinkTTL is the longest a portal link may work. A link is a
+// credential sent by email; the download window of a shutdown is months,
+// so a link that outlives a year has outlived its purpose.
+const MaxLinkTTL = 365 * 24 * time.Hour
+
 // MaxPresignTTL is the longest an S3 presigned URL can last (SigV4).
 const MaxPresignTTL = 7 * 24 * time.Hour
 
@@ -80,6 +85,9 @@ type PartLink struct {
 // those of opts.Users), in user order.
 func Links(ctx context.Context, dst blob.Store, s *Signer, opts LinkOptions, emit func(Link) error) error {
 	opts = opts.withDefaults()
+	if opts.TTL > MaxLinkTTL {
+		return fmt.Errorf("portal links: TTL %v is longer than a year (%v), the most a link may work", opts.TTL, MaxLinkTTL)
+	}
 	base, err := parseBaseURL(opts.BaseURL)
 	if err != nil {
 		return err

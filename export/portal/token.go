@@ -34,10 +34,10 @@ type Signer struct {
 }
 
 // NewSigner returns a signer for secret, which must be at least
-// MinSecretLen bytes.
+// MinSecretLen bytes and look random (checkSecret).
 func NewSigner(secret []byte) (*Signer, error) {
-	if len(secret) < MinSecretLen {
-		return nil, fmt.Errorf("secret is %d bytes, want at least %d (e.g. openssl rand -hex 32)", len(secret), MinSecretLen)
+	if err := checkSecret(secret); err != nil {
+		return nil, err
 	}
 	return &Signer{key: bytes.Clone(secret)}, nil
 }

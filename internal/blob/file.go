@@ -2,8 +2,6 @@ package blob
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,18 +12,29 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/tmpfile"
 )
 
 // FileStore keeps objects as files under a root folder. Every access goes
 // through os.Root, so no key (and no symlink inside the tree) can reach a
-// file outside the root. Writes go to a temporary name in the target folder
-// and are renamed into place: readers see a whole file or none.
+// file outside the root. Writes go to a temporary file in the store's own
+// TempDir and are renamed into place: readers see a whole file or none.
 type FileStore struct {
 	dir string
 
 	mu   sync.Mutex
 	open *os.Root // opened once the folder exists, then kept for the store's life
+
+	swept sync.Once // stale temporaries are removed before the first write
 }
+
+// TempDir is the folder, at the top of a FileStore, that holds the
+// temporary files of writes in progress. List never shows it; nothing else
+// is ever taken for a temporary, whatever its name. Temporaries a killed
+// process left are removed by the next process's first write (see
+// internal/tmpfile).
+const TempDir = ".periscope-sunset-tmp"
 
 var _ Store = (*FileStore)(nil)
 
@@ -164,10 +173,6 @@ func (s *FileStore) List(ctx context.Context, prefix string, fn func(Info) error
 	})
 }
 
-const tempMarker = ".partial-"
-
-func isTemp(p string) bool { return strings.Contains(path.Base(p), tempMarker) }
-
 // Put implements Store.
 func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts PutOptions) (Info, error) {
 	if err := checkKey(key); err != nil {
@@ -182,17 +187,21 @@ func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts Put
 			return Info{}, err
 		}
 	}
-	tmp := path.Join(path.Dir(key), "."+path.Base(key)+tempMarker+randomSuffix())
-	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, tmp, err := s.createTemp(r)
 	if err != nil {
-		return Info{}, err
-	}
-	defer r.Remove(tmp) // no-op once renamed
-	if err := copyToFile(ctx, f, src, opts.Progress); err != nil {
-		f.Close()
 		return Info{}, fmt.Errorf("write %s: %w", key, err)
 	}
-	if err := f.Close(); err != nil {
+	// The temporary stays open, so locked against sweeps, until it has
+	// its name; then it is closed and, if still there, removed.
+	defer func() {
+		f.Close()
+		r.Remove(tmp)     // no-op once renamed
+		r.Remove(TempDir) // only once empty: leave nothing behind
+	}()
+	if err := copyToFile(ctx, f, src, opts.Progress); err != nil {
+		return Info{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
 		return Info{}, fmt.Errorf("write %s: %w", key, err)
 	}
 	if err := s.commit(r, tmp, key, opts); err != nil {
@@ -203,6 +212,14 @@ func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts Put
 		return Info{}, err
 	}
 	return fileInfo(key, fi), nil
+}
+
+// createTemp makes a locked temporary file in TempDir, having first (once
+// per store) removed those a killed process left.
+func (s *FileStore) createTemp(r *os.Root) (*os.File, string, error) {
+	temps := tmpfile.Dir{Root: r, Name: TempDir}
+	s.swept.Do(func() { temps.Sweep() })
+	return temps.Create("put-", "")
 }
 
 // commit moves a finished temporary file into place, honouring the
@@ -276,12 +293,6 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return nil
-}
-
-func randomSuffix() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // lockDir takes an exclusive flock(2) on a folder inside the root.

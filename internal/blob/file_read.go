@@ -129,6 +129,9 @@ func (w walker) walk(ctx context.Context, dir, prefix string, fn func(Info, erro
 		}
 		p := path.Join(dir, d.Name())
 		key := w.base + p
+		if key == TempDir {
+			continue // the store's own temporaries, never a stored object
+		}
 		if d.IsDir() {
 			if strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/") {
 				if err := w.walk(ctx, p, prefix, fn); err != nil {
@@ -137,7 +140,7 @@ func (w walker) walk(ctx context.Context, dir, prefix string, fn func(Info, erro
 			}
 			continue
 		}
-		if !strings.HasPrefix(key, prefix) || isTemp(p) {
+		if !strings.HasPrefix(key, prefix) {
 			continue
 		}
 		if err := fn(w.entry(p, key, d)); err != nil {

@@ -284,10 +284,10 @@ func (s *FileStore) ListEachFolder(ctx context.Context, prefix string, fn func(I
 			return err
 		}
 		key := prefix + d.Name()
+		if key == TempDir {
+			continue // the store's own temporaries
+		}
 		if !d.IsDir() {
-			if isTemp(key) {
-				continue
-			}
 			if err := fn(w.entry(d.Name(), key, d)); err != nil {
 				return err
 			}

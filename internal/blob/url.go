@@ -57,19 +57,31 @@ func Open(ctx context.Context, raw string, cfg S3Config) (Store, error) {
 			return nil, err
 		}
 		return NewS3(ctx, bucket, prefix, cfg)
+	default:
+		dir, err := localPath(raw)
+		if err != nil {
+			return nil, err
+		}
+		return NewFile(dir)
+	}
+}
+
+// localPath is the folder a local path or file:// URL names.
+func localPath(raw string) (string, error) {
+	switch {
 	case strings.HasPrefix(raw, "file://"):
 		u, err := url.Parse(raw)
 		if err != nil {
-			return nil, fmt.Errorf("parse %q: %w", raw, err)
+			return "", fmt.Errorf("parse %q: %w", raw, err)
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("%q: file URLs name a local path (file:///path), not host %q", raw, u.Host)
+			return "", fmt.Errorf("%q: file URLs name a local path (file:///path), not host %q", raw, u.Host)
 		}
-		return NewFile(u.Path)
+		return u.Path, nil
 	case strings.Contains(raw, "://"):
-		return nil, fmt.Errorf("%q: unsupported scheme; use a local path, file:///path or s3://bucket/prefix", raw)
+		return "", fmt.Errorf("%q: unsupported scheme; use a local path, file:///path or s3://bucket/prefix", raw)
 	default:
-		return NewFile(filepath.Clean(raw))
+		return filepath.Clean(raw), nil
 	}
 }
 
