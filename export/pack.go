@@ -37,6 +37,7 @@ type partWriter struct {
 	bytes func(int64)  // progress, may be nil
 	remux remuxer      // turns HLS replays into MP4
 	warn  func(string) // records a problem that does not fail the user
+	chats *chatBudget  // what the user's viewer may still carry of the chats
 
 	zw    *zip.Writer
 	sum   hash.Hash
@@ -152,6 +153,14 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 
 // copyFrom copies e.Size bytes from r into a new zip entry for e.
 func (p *partWriter) copyFrom(ctx context.Context, e entry, r io.Reader, name string) error {
+	r, learnt := p.learnFrom(e, r)
+	if err := p.copyBytes(ctx, e, r, name); err != nil {
+		return err
+	}
+	return learnt()
+}
+
+func (p *partWriter) copyBytes(ctx context.Context, e entry, r io.Reader, name string) error {
 	w, err := p.create(e.Path, e.Size, e.ModTime)
 	if err != nil {
 		return fmt.Errorf("zip %s: %w", e.Path, err)
@@ -232,7 +241,7 @@ func splitParts(entries []entry, max int64) [][]entry {
 	parts := [][]entry{nil}
 	var size int64
 	for _, e := range entries {
-		cost := e.Size + zipOverhead + 2*int64(len(e.Path))
+		cost := e.Size + e.Extra + zipOverhead + 2*int64(len(e.Path))
 		last := len(parts) - 1
 		if max > 0 && len(parts[last]) > 0 && size+cost > max {
 			parts = append(parts, nil)
@@ -247,7 +256,7 @@ func splitParts(entries []entry, max int64) [][]entry {
 func sizeOf(entries []entry) int64 {
 	var n int64
 	for _, e := range entries {
-		n += e.Size + zipOverhead + 2*int64(len(e.Path))
+		n += e.Size + e.Extra + zipOverhead + 2*int64(len(e.Path))
 	}
 	return n
 }

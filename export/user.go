@@ -139,11 +139,12 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 	}
 	now := r.opts.Now().UTC()
 	m := &Manifest{
-		Format: formatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
+		Format: formatVersion, FormatVersion: FormatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
 		CreatedAt: now.Format("2006-01-02T15:04:05Z"), SourceFingerprint: plan.Fingerprint,
 		Broadcasts: len(plan.Broadcasts),
 	}
 	parts := splitParts(plan.Media, r.opts.MaxPartSize)
+	chats := newChatBudget()
 	for i, entries := range parts {
 		n := i + 1
 		key := partKey(uid, n, len(parts))
@@ -153,7 +154,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += 64 << 10
 		}
-		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
+		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux, chats: chats,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {

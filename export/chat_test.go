@@ -1,0 +1,119 @@
+package export
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestChatTrackAndMediaDuration exports a sample whose heidi broadcast has
+// no ended_at and a chat with every kind of line, whose grace-h chat is
+// the sample's, and whose bob broadcast already has a chat.vtt of its own.
+// Each chat becomes a chat.vtt listed in the bag; bad lines cost only
+// themselves; the duration missing from broadcast.json comes from the MP4.
+func TestChatTrackAndMediaDuration(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	heidi := filepath.Join(srcDir, "broadcasts", "heidi", "1hEiDiAlPsZzA")
+	writeFile(t, filepath.Join(heidi, "broadcast.json"),
+		`{"id":"1hEiDiAlPsZzA","user_id":"heidi","title":"رحلة جبلية","started_at":"2018-02-14T14:14:00Z","viewers":64}`)
+	writeFile(t, filepath.Join(heidi, "chat.jsonl"), strings.Join([]string{
+		`{"at":"2018-02-14T14:14:00.500Z","user":"هايدي","text":"مرحبا --> <b>&</b>"}`,
+		`{"offset_ms":1200,"user":"alice","text":"hello"}`,
+		`{"user":"bob","text":"no time at all"}`,
+		`{"at":"2018-02-14T14:13:00Z","user":"carol","text":"before the start"}`,
+		`this line is not JSON`,
+		`{"offset_ms":1500,"user":"dave","text":{"not":"a string"}}`,
+		`{"offset_ms":1600,"user":"eve","text":"last"}`,
+	}, "\n"))
+	bob := filepath.Join(srcDir, "broadcasts", "bob_1", "1OwGWmqdEDvxB")
+	writeFile(t, filepath.Join(bob, "chat.jsonl"), `{"offset_ms":0,"text":"hi"}`+"\n")
+	writeFile(t, filepath.Join(bob, "chat.vtt"), "WEBVTT\n\nthe user's own file\n")
+
+	rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{})
+	if rep.Users.Failed != 0 {
+		t.Fatalf("failed users: %v", failureUsers(rep))
+	}
+	var warnings []string
+	for _, w := range rep.Warnings {
+		warnings = append(warnings, w.User+": "+w.Reason)
+	}
+	for _, want := range []string{"heidi: broadcast 1hEiDiAlPsZzA: chat.jsonl line 5 skipped",
+		"heidi: broadcast 1hEiDiAlPsZzA: chat.jsonl line 6 skipped", "bob_1: broadcast 1OwGWmqdEDvxB: the source has its own chat.vtt"} {
+		if !containsPrefix(warnings, want) {
+			t.Errorf("no warning %q in %q", want, warnings)
+		}
+	}
+
+	bag := extractExport(t, fileStore(t, dstDir), "heidi")
+	b := onlyBroadcast(t, bag)
+	if b.DurationFrom != "media" || b.DurationSeconds < 1.9 || b.DurationSeconds > 2.1 {
+		t.Errorf("duration %v from %q, want about 2 s from the media", b.DurationSeconds, b.DurationFrom)
+	}
+	if b.ChatMessages != 5 || b.ChatCues != 3 || b.ChatTrack != "data/broadcasts/1hEiDiAlPsZzA/chat.vtt" {
+		t.Errorf("chat: %d messages, %d cues, track %q; want 5, 3", b.ChatMessages, b.ChatCues, b.ChatTrack)
+	}
+	vtt := readFile(t, filepath.Join(bag, filepath.FromSlash(b.ChatTrack)))
+	want := "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v هايدي>مرحبا --&gt; &lt;b&gt;&amp;&lt;/b&gt;\n\n" +
+		"00:00:01.200 --> 00:00:02.200\n<v alice>hello\n\n00:00:01.600 --> 00:00:05.600\n<v eve>last\n"
+	if vtt != want {
+		t.Errorf("chat.vtt:\n%s\nwant:\n%s", vtt, want)
+	}
+	if sums := readFile(t, filepath.Join(bag, manifestTxt)); !strings.Contains(sums, "  "+b.ChatTrack+"\n") {
+		t.Errorf("%s does not list %s:\n%s", manifestTxt, b.ChatTrack, sums)
+	}
+	page := readFile(t, filepath.Join(bag, viewerHTML))
+	for _, want := range []string{
+		`<track kind="captions" label="Chat" srclang="und" src="data:text/vtt;charset=utf-8;base64,`,
+		`<summary>Chat (5 messages)</summary>`, `<h2 dir="auto">رحلة جبلية</h2>`,
+		`<bdi class="who">bob</bdi><bdi class="text">no time at all</bdi>`,
+		`<bdi class="text">مرحبا --&gt; &lt;b&gt;&amp;&lt;/b&gt;</bdi>`, "0:02", "Content-Security-Policy",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "duration unknown") {
+		t.Errorf("index.html says duration unknown")
+	}
+
+	bobBag := extractExport(t, fileStore(t, dstDir), "bob_1")
+	if got := readFile(t, filepath.Join(bobBag, "data", "broadcasts", "1OwGWmqdEDvxB", "chat.vtt")); got != "WEBVTT\n\nthe user's own file\n" {
+		t.Errorf("the source's own chat.vtt was replaced: %q", got)
+	}
+}
+
+func onlyBroadcast(t *testing.T, bag string) Broadcast {
+	t.Helper()
+	var bs []Broadcast
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(bag, "data", "broadcasts.json"))), &bs); err != nil || len(bs) != 1 {
+		t.Fatalf("broadcasts.json: %v, %d broadcasts", err, len(bs))
+	}
+	return bs[0]
+}
+
+func writeFile(t *testing.T, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}

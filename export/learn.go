@@ -1,0 +1,34 @@
+package export
+
+import (
+	"io"
+	"path"
+
+	"github.com/periscope-sunset/periscope-sunset/export/mp4dur"
+)
+
+// learnFrom returns r teed into whatever learns from e's bytes while they
+// are copied into the zip, and the step to run once the copy is done: a
+// chat becomes its WebVTT track and transcript, a replay gives its
+// duration when broadcast.json has none. Learning on the way means no
+// source object is read twice, on S3 as on disk.
+func (p *partWriter) learnFrom(e entry, r io.Reader) (io.Reader, func() error) {
+	b := e.Of
+	switch {
+	case b == nil:
+	case e.Path == b.Chat && b.ChatTrack != "":
+		t := p.newChatTrack(b, e)
+		return io.TeeReader(r, t.conv), t.finish
+	case path.Base(e.Path) == "replay.mp4" && b.DurationSeconds == 0:
+		// Only the header is read, so a fragmented MP4 (duration 0 in its
+		// header) stays "duration unknown", as ffprobe would mostly say too.
+		var s mp4dur.Sniffer
+		return io.TeeReader(r, &s), func() error {
+			if d, ok := s.Duration(); ok {
+				b.DurationSeconds, b.DurationFrom = d.Seconds(), "media"
+			}
+			return nil
+		}
+	}
+	return r, func() error { return nil }
+}
