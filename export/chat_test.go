@@ -55,8 +55,8 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 		t.Errorf("chat: %d messages, %d cues, track %q; want 5, 3", b.ChatMessages, b.ChatCues, b.ChatTrack)
 	}
 	vtt := readFile(t, filepath.Join(bag, filepath.FromSlash(b.ChatTrack)))
-	want := "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v هايدي>مرحبا --&gt; &lt;b&gt;&amp;&lt;/b&gt;\n\n" +
-		"00:00:01.200 --> 00:00:02.200\n<v alice>hello\n\n00:00:01.600 --> 00:00:05.600\n<v eve>last\n"
+	want := "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v هايدي><b>\u2068هايدي\u2069</b>: مرحبا --&gt; &lt;b&gt;&amp;&lt;/b&gt;\n\n" +
+		"00:00:01.200 --> 00:00:02.200\n<v alice><b>\u2068alice\u2069</b>: hello\n\n00:00:01.600 --> 00:00:05.600\n<v eve><b>\u2068eve\u2069</b>: last\n"
 	if vtt != want {
 		t.Errorf("chat.vtt:\n%s\nwant:\n%s", vtt, want)
 	}

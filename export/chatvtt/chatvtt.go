@@ -227,16 +227,19 @@ func timestamp(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }
 
-// cueText is a cue's payload: the author as a voice span, then the text.
-// Escaping &, < and > keeps any "-->" and any markup the users typed as
-// plain text; dropping blank lines keeps a message from ending its cue.
+// cueText is a cue's payload: a voice span naming the author (for tools),
+// the author's name in bold (players do not show voice names), then the
+// text. Escaping &, < and > keeps any "-->" and any markup the users typed
+// as plain text; dropping blank lines keeps a message from ending its cue.
+// The name is wrapped in FSI..PDI so a right-to-left name cannot reorder
+// the text after it.
 func cueText(author, text string) string {
 	body := escape(text, true)
 	if body == "" {
 		body = "…"
 	}
 	if a := escape(author, false); a != "" {
-		return "<v " + a + ">" + body
+		return "<v " + a + "><b>\u2068" + a + "\u2069</b>: " + body
 	}
 	return body
 }

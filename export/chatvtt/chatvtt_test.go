@@ -55,21 +55,21 @@ func TestTrack(t *testing.T) {
 {"offset_ms":2500,"user":"bob","text":"yes"}
 {"at":"2017-12-09T19:00:09Z","user":"carol","text":"late"}
 `,
-			want: "WEBVTT\n\n00:00:00.100 --> 00:00:02.500\n<v alice>found it?\n\n" +
-				"00:00:02.500 --> 00:00:06.500\n<v bob>yes\n\n00:00:09.000 --> 00:00:13.000\n<v carol>late\n",
+			want: "WEBVTT\n\n00:00:00.100 --> 00:00:02.500\n<v alice><b>\u2068alice\u2069</b>: found it?\n\n" +
+				"00:00:02.500 --> 00:00:06.500\n<v bob><b>\u2068bob\u2069</b>: yes\n\n00:00:09.000 --> 00:00:13.000\n<v carol><b>\u2068carol\u2069</b>: late\n",
 			messages: 3, cues: 3,
 		},
 		{
 			name: "a burst shows each message at least a second",
 			chat: `{"offset_ms":0,"user":"a","text":"1"}
 {"offset_ms":100,"user":"b","text":"2"}`,
-			want:     "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<v a>1\n\n00:00:00.100 --> 00:00:04.100\n<v b>2\n",
+			want:     "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<v a><b>\u2068a\u2069</b>: 1\n\n00:00:00.100 --> 00:00:04.100\n<v b><b>\u2068b\u2069</b>: 2\n",
 			messages: 2, cues: 2,
 		},
 		{
 			name: "escaping: markup, arrows, ampersands, blank lines, author's own markup",
 			chat: `{"offset_ms":3723004,"user":"<b>Eve</b> & co\n","text":"a --> b <script>x</script> & c\n\n\nsecond line\r\n"}`,
-			want: "WEBVTT\n\n01:02:03.004 --> 01:02:07.004\n<v &lt;b&gt;Eve&lt;/b&gt; &amp; co>" +
+			want: "WEBVTT\n\n01:02:03.004 --> 01:02:07.004\n<v &lt;b&gt;Eve&lt;/b&gt; &amp; co><b>\u2068&lt;b&gt;Eve&lt;/b&gt; &amp; co\u2069</b>: " +
 				"a --&gt; b &lt;script&gt;x&lt;/script&gt; &amp; c\nsecond line\n",
 			messages: 1, cues: 1,
 		},
@@ -86,7 +86,7 @@ null
 {"offset_ms":1000,"text":7}
 {"offset_ms":1000,"user":{"username":"frank"},"text":"object user"}
 `,
-			want:     "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v frank>object user\n",
+			want:     "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v frank><b>\u2068frank\u2069</b>: object user\n",
 			messages: 6, cues: 1, skipped: []int{6, 7, 8, 9},
 		},
 		{
