@@ -154,8 +154,9 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += 64 << 10
 		}
-		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux, chats: chats,
+		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
+		p.chats = chats
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
 			r.removeParts(ctx, m.Parts)
