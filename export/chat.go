@@ -134,6 +134,7 @@ func (t *chatTrack) finish() error {
 		t.p.chats.inline -= n
 		t.t.Track = t.vtt.Bytes()
 	}
-	t.b.chat = &t.t
+	shown := t.t // a copy: a pointer into t would keep the whole track alive
+	t.b.chat = &shown
 	return nil
 }

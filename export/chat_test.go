@@ -84,6 +84,28 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 	}
 }
 
+// TestDurationOfHLSReplay: an HLS replay kept as HLS, whose broadcast.json
+// has no ended_at, gets the duration its playlist adds up to.
+func TestDurationOfHLSReplay(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	const id = "1YqKDoNRgZexV"
+	writeFile(t, filepath.Join(srcDir, "broadcasts", "alice", id, "broadcast.json"),
+		`{"id":"`+id+`","user_id":"alice","title":"Sunset timelapse (HLS replay)","started_at":"2016-07-21T20:45:00Z"}`)
+	if rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{Only: map[string]bool{"alice": true}}); rep.Users.Failed != 0 {
+		t.Fatalf("failed users: %v", failureUsers(rep))
+	}
+	var bs []Broadcast
+	bag := extractExport(t, fileStore(t, dstDir), "alice")
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(bag, "data", "broadcasts.json"))), &bs); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if b.ID == id && (b.ReplayFormat != "hls" || b.DurationFrom != "media" || b.DurationSeconds < 2.9 || b.DurationSeconds > 3.1) {
+			t.Errorf("HLS broadcast: %s replay, duration %v from %q; want about 3 s from the media", b.ReplayFormat, b.DurationSeconds, b.DurationFrom)
+		}
+	}
+}
+
 func onlyBroadcast(t *testing.T, bag string) Broadcast {
 	t.Helper()
 	var bs []Broadcast

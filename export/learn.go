@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"io"
 	"path"
 
@@ -19,6 +20,15 @@ func (p *partWriter) learnFrom(e entry, r io.Reader) (io.Reader, func() error) {
 	case e.Path == b.Chat && b.ChatTrack != "":
 		t := p.newChatTrack(b, e)
 		return io.TeeReader(r, t.conv), t.finish
+	case e.Path == b.Replay && b.ReplayFormat == "hls" && b.DurationSeconds == 0 && e.Size <= maxPlaylist:
+		// The playlist's #EXTINF sum; a remuxed replay.mp4 comes after it.
+		var pl bytes.Buffer
+		return io.TeeReader(r, &limitedWriter{w: &pl, n: maxPlaylist}), func() error {
+			if _, d, err := parsePlaylist(&pl, e.Path); err == nil && d > 0 {
+				b.DurationSeconds, b.DurationFrom = d, "media"
+			}
+			return nil
+		}
 	case path.Base(e.Path) == "replay.mp4" && b.DurationSeconds == 0:
 		// Only the header is read, so a fragmented MP4 (duration 0 in its
 		// header) stays "duration unknown", as ffprobe would mostly say too.
@@ -31,4 +41,19 @@ func (p *partWriter) learnFrom(e entry, r io.Reader) (io.Reader, func() error) {
 		}
 	}
 	return r, func() error { return nil }
+}
+
+// limitedWriter keeps the first n bytes written to it and drops the rest,
+// without failing the copy it listens to.
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if k := min(int64(len(p)), l.n); k > 0 {
+		l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
 }

@@ -3,6 +3,7 @@ package chatvtt
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -150,3 +151,46 @@ func equal(a, b []int) bool {
 	}
 	return len(a) == len(b)
 }
+
+// FuzzTrack feeds arbitrary chat.jsonl through the converter: it never
+// fails on bad chat, and whatever the users typed, the track stays a
+// sequence of well-formed cues: a timing line, then text lines that are
+// never empty, hold no "-->" and only the markup the converter writes.
+func FuzzTrack(f *testing.F) {
+	f.Add(`{"at":"2017-12-09T19:00:01Z","user":"a","text":"x"}` + "\n" + `{"offset_ms":5,"user":"<v b>","text":"--> \n\n <c>&amp;"}`)
+	f.Add(`{"offset_ms":1e300,"text":"big"}` + "\n" + `{"offset_ms":-0,"user":{"id":"\u2028"},"text":"\r\r"}`)
+	f.Fuzz(func(t *testing.T, chat string) {
+		var out bytes.Buffer
+		c := New(&out, start, nil, nil)
+		if _, err := c.Write([]byte(chat)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		blocks := strings.Split(out.String(), "\n\n")
+		if blocks[0] != "WEBVTT" && blocks[0] != "WEBVTT\n" {
+			t.Fatalf("header %q", blocks[0])
+		}
+		if len(blocks)-1 != c.Cues {
+			t.Fatalf("%d blocks, %d cues:\n%s", len(blocks)-1, c.Cues, out.String())
+		}
+		for _, b := range blocks[1:] {
+			lines := strings.Split(strings.TrimSuffix(b, "\n"), "\n")
+			if len(lines) < 2 || !timing.MatchString(lines[0]) {
+				t.Fatalf("cue %q", b)
+			}
+			for _, l := range lines[1:] {
+				stripped := voiceTags.ReplaceAllString(l, "")
+				if strings.TrimSpace(l) == "" || strings.Contains(l, "-->") || strings.ContainsAny(stripped, "<>") {
+					t.Fatalf("cue text line %q in %q", l, b)
+				}
+			}
+		}
+	})
+}
+
+var (
+	timing    = regexp.MustCompile(`^\d{2,}:\d{2}:\d{2}\.\d{3} --> \d{2,}:\d{2}:\d{2}\.\d{3}$`)
+	voiceTags = regexp.MustCompile(`^<v [^<>]+><b>\x{2068}[^<>]+\x{2069}</b>: `)
+)
