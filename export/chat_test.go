@@ -3,7 +3,9 @@ package export
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,6 +62,7 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 	if vtt != want {
 		t.Errorf("chat.vtt:\n%s\nwant:\n%s", vtt, want)
 	}
+	checkTrackWithFFmpeg(t, filepath.Join(bag, filepath.FromSlash(b.ChatTrack)), b.ChatCues)
 	if sums := readFile(t, filepath.Join(bag, manifestTxt)); !strings.Contains(sums, "  "+b.ChatTrack+"\n") {
 		t.Errorf("%s does not list %s:\n%s", manifestTxt, b.ChatTrack, sums)
 	}
@@ -105,6 +108,25 @@ func TestDurationOfHLSReplay(t *testing.T) {
 		}
 	}
 }
+
+// checkTrackWithFFmpeg has ffmpeg's WebVTT reader, another implementation
+// than the browsers', convert the track to SubRip and counts the cues.
+func checkTrackWithFFmpeg(t *testing.T, vtt string, cues int) {
+	t.Helper()
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal("ffmpeg not found: install it (scripts/install-deps) to read chat tracks with another WebVTT parser")
+	}
+	out, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", vtt, "-f", "srt", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg cannot read %s: %v", vtt, err)
+	}
+	if n := len(srtTiming.FindAll(out, -1)); n != cues {
+		t.Errorf("ffmpeg reads %d cues in %s, want %d:\n%s", n, vtt, cues, out)
+	}
+}
+
+var srtTiming = regexp.MustCompile(`(?m)^\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}$`)
 
 func onlyBroadcast(t *testing.T, bag string) Broadcast {
 	t.Helper()
