@@ -15,12 +15,15 @@ import (
 const (
 	chatTrackName = "chat.vtt"
 
-	// maxChatTrack bounds one chat.vtt, which is built in memory because a
-	// zip entry needs its size before its bytes. A track is about the size
-	// of its chat; only text made of & < > grows, five-fold at worst, and
-	// its cues past the bound are left out with a warning (chat.jsonl keeps
-	// every message).
-	maxChatTrack = 64 << 20
+	// maxChatTrack bounds one chat.vtt. It is built in memory, from the
+	// same read that copies chat.jsonl, and written whole after it: the
+	// two cannot be written into the zip at once, and a generated entry
+	// needs its size before its bytes. So each worker may hold up to this
+	// much beside the upload budget, for the length of one chat. A track is
+	// about the size of its chat (hundreds of KiB for a busy broadcast);
+	// only text made of & < > grows, five-fold at worst. Cues past the
+	// bound are left out with a warning; chat.jsonl keeps every message.
+	maxChatTrack = 16 << 20
 
 	// The viewer carries each track inline (a data: URL: Chromium loads no
 	// <track> from a file:// page otherwise) and a transcript of each chat.

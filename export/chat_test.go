@@ -33,6 +33,11 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 	writeFile(t, filepath.Join(bob, "chat.jsonl"), `{"offset_ms":0,"text":"hi"}`+"\n")
 	writeFile(t, filepath.Join(bob, "chat.vtt"), "WEBVTT\n\nthe user's own file\n")
 
+	// Escaping makes this track five times its chat: past its bound.
+	frank := filepath.Join(srcDir, "broadcasts", "frank", "1AbCdEfGhIjKl")
+	writeFile(t, filepath.Join(frank, "chat.jsonl"), `{"offset_ms":0,"text":"first"}`+"\n"+
+		`{"offset_ms":1000,"text":"`+strings.Repeat("&", 20000)+`"}`+"\n")
+
 	rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{})
 	if rep.Users.Failed != 0 {
 		t.Fatalf("failed users: %v", failureUsers(rep))
@@ -42,7 +47,8 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 		warnings = append(warnings, w.User+": "+w.Reason)
 	}
 	for _, want := range []string{"heidi: broadcast 1hEiDiAlPsZzA: chat.jsonl line 5 skipped",
-		"heidi: broadcast 1hEiDiAlPsZzA: chat.jsonl line 6 skipped", "bob_1: broadcast 1OwGWmqdEDvxB: the source has its own chat.vtt"} {
+		"heidi: broadcast 1hEiDiAlPsZzA: chat.jsonl line 6 skipped", "bob_1: broadcast 1OwGWmqdEDvxB: the source has its own chat.vtt",
+		"frank: broadcast 1AbCdEfGhIjKl: chat.vtt holds the cues of its first"} {
 		if !containsPrefix(warnings, want) {
 			t.Errorf("no warning %q in %q", want, warnings)
 		}
@@ -79,6 +85,10 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 	}
 	if strings.Contains(page, "duration unknown") {
 		t.Errorf("index.html says duration unknown")
+	}
+
+	if f := onlyBroadcast(t, extractExport(t, fileStore(t, dstDir), "frank")); f.ChatMessages != 2 || f.ChatCues != 1 {
+		t.Errorf("frank's chat: %d messages, %d cues; want 2, 1 (the long one past the bound)", f.ChatMessages, f.ChatCues)
 	}
 
 	bobBag := extractExport(t, fileStore(t, dstDir), "bob_1")
