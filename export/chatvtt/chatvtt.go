@@ -195,11 +195,17 @@ func (c *Converter) offset(offsetMS json.RawMessage, at string) (time.Duration, 
 }
 
 // flush writes the pending cue, ending it at next's start (see MinShow,
-// MaxShow), and makes next the pending one.
+// MaxShow), and makes next the pending one. WebVTT wants cues in order of
+// their start: a message timed before the one above it in chat.jsonl
+// shows when that one does (the transcript keeps its own time), which
+// keeps the track in order without holding the chat to sort it.
 func (c *Converter) flush(next *Message) {
 	if p := c.pending; p != nil {
+		if next != nil && next.Offset < p.Offset {
+			next.Offset = p.Offset
+		}
 		end := p.Offset + MaxShow
-		if next != nil && next.Offset > p.Offset && next.Offset < end {
+		if next != nil && next.Offset < end {
 			end = max(next.Offset, p.Offset+MinShow)
 		}
 		cue := fmt.Sprintf("\n%s --> %s\n%s\n", timestamp(p.Offset), timestamp(end), cueText(p.Author, p.Text))

@@ -91,6 +91,15 @@ null
 			messages: 6, cues: 1, skipped: []int{6, 7, 8, 9},
 		},
 		{
+			name: "a message timed before the one above it shows with it: cues stay in order",
+			chat: `{"offset_ms":5000,"text":"b"}
+{"offset_ms":1000,"text":"a"}
+{"offset_ms":6000,"text":"c"}`,
+			want: "WEBVTT\n\n00:00:05.000 --> 00:00:06.000\nb\n\n00:00:05.000 --> 00:00:06.000\na\n\n" +
+				"00:00:06.000 --> 00:00:10.000\nc\n",
+			messages: 3, cues: 3,
+		},
+		{
 			name:     "empty chat is a valid empty track",
 			chat:     "\n\n",
 			want:     "WEBVTT\n",
