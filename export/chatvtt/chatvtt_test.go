@@ -168,6 +168,7 @@ func equal(a, b []int) bool {
 func FuzzTrack(f *testing.F) {
 	f.Add(`{"at":"2017-12-09T19:00:01Z","user":"a","text":"x"}` + "\n" + `{"offset_ms":5,"user":"<v b>","text":"--> \n\n <c>&amp;"}`)
 	f.Add(`{"offset_ms":1e300,"text":"big"}` + "\n" + `{"offset_ms":-0,"user":{"id":"\u2028"},"text":"\r\r"}`)
+	f.Add(`{"offset_ms":9000}` + "\n" + `{"offset_ms":3}` + "\n" + `{"offset_ms":3,"text":""}` + "\n" + `{"offset_ms":99999999999}`)
 	f.Fuzz(func(t *testing.T, chat string) {
 		var out bytes.Buffer
 		c := New(&out, start, nil, nil)
@@ -184,11 +185,17 @@ func FuzzTrack(f *testing.F) {
 		if len(blocks)-1 != c.Cues {
 			t.Fatalf("%d blocks, %d cues:\n%s", len(blocks)-1, c.Cues, out.String())
 		}
+		last := ""
 		for _, b := range blocks[1:] {
 			lines := strings.Split(strings.TrimSuffix(b, "\n"), "\n")
 			if len(lines) < 2 || !timing.MatchString(lines[0]) {
 				t.Fatalf("cue %q", b)
 			}
+			from, to, _ := strings.Cut(lines[0], " --> ")
+			if len(from) < len(last) || (len(from) == len(last) && from < last) || len(to) < len(from) || (len(to) == len(from) && to <= from) {
+				t.Fatalf("cue %q after one starting %s: out of order or empty", lines[0], last)
+			}
+			last = from
 			for _, l := range lines[1:] {
 				stripped := voiceTags.ReplaceAllString(l, "")
 				if strings.TrimSpace(l) == "" || strings.Contains(l, "-->") || strings.ContainsAny(stripped, "<>") {
