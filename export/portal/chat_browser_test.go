@@ -73,6 +73,13 @@ func TestViewerChatInBrowser(t *testing.T) {
 			if withChat == 0 && user != "heidi" {
 				t.Fatalf("no broadcast of %s has a chat", user)
 			}
+			page := browser.Eval[struct {
+				Scripts int
+				CSP     string
+			}](b, `({scripts: document.scripts.length, csp: (document.querySelector('meta[http-equiv="Content-Security-Policy"]') || {}).content || ""})`)
+			if page.Scripts != 0 || !strings.Contains(page.CSP, "default-src 'none'") || strings.Contains(page.CSP, "script-src") {
+				t.Errorf("the page must hold no script and forbid every one: %+v", page)
+			}
 			iso := browser.Eval[isolation](b, checkIsolation)
 			if iso.Body != "ltr" || iso.H1Bdi != 1 || iso.TitlesAuto != len(index) || iso.Authors != iso.Messages {
 				t.Errorf("direction isolation: %+v (%d broadcasts)", iso, len(index))
