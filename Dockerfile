@@ -11,8 +11,9 @@
 #
 # The runtime stage is Debian slim with CA certificates (for S3 over TLS)
 # and ffmpeg (for remuxing), running as an unprivileged user.
-# deploy/dockerfile_test.go checks these essentials; the README section
-# "Running the export on a fleet" is the runbook.
+# deploy/dockerfile_test.go checks these essentials; scripts/test-image
+# builds this file with buildah and runs the image; docs/fleet.md is the
+# runbook.
 
 ARG GO_VERSION=1.26
 ARG DEBIAN_RELEASE=bookworm

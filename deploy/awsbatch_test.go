@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -24,86 +22,6 @@ var cliInputs = []struct{ service, operation, file string }{
 	{"iam", "CreateRole", "aws-batch/job-role.json"},
 	{"iam", "CreateRole", "aws-batch/instance-role.json"},
 	{"iam", "CreateRole", "kubernetes/irsa-role.json"},
-}
-
-// botocorePython finds the Python that has the newest botocore model (the
-// one whose Batch model knows the most operations): python3 on PATH and
-// Debian's /usr/bin/python3 may each have one. None is a failure with the
-// packages to install, never a skip.
-func botocorePython(t *testing.T) string {
-	t.Helper()
-	candidates := []string{"/usr/bin/python3", "/usr/local/bin/python3"}
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append([]string{p}, candidates...)
-	}
-	best, bestOps, tried := "", -1, []string{}
-	for _, py := range candidates {
-		out, err := exec.Command(py, "validate_cli_input.py", "--probe").Output()
-		var probe struct {
-			Module, Version string
-			Ops             int `json:"batch_operations"`
-		}
-		if err != nil || json.Unmarshal(out, &probe) != nil {
-			tried = append(tried, py)
-			continue
-		}
-		t.Logf("%s: %s %s, %d Batch operations", py, probe.Module, probe.Version, probe.Ops)
-		if probe.Ops > bestOps {
-			best, bestOps = py, probe.Ops
-		}
-	}
-	if best == "" {
-		t.Fatalf("no Python with botocore (tried %v). Install Debian's AWS CLI, which ships botocore: "+
-			"apt-get install python3 awscli (or python3-botocore, or pip install botocore)", tried)
-	}
-	return best
-}
-
-// TestCLIInputsMatchTheAWSModel validates every file with botocore's own
-// parameter validation (what `aws ... --cli-input-json` runs before
-// sending), plus the model's enums, patterns and limits.
-func TestCLIInputsMatchTheAWSModel(t *testing.T) {
-	py := botocorePython(t)
-	args := []string{"validate_cli_input.py"}
-	for _, in := range cliInputs {
-		args = append(args, in.service, in.operation, in.file)
-	}
-	out, err := exec.Command(py, args...).CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("validate_cli_input.py: %v\n%s", err, out)
-	}
-	n := 0
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "ok ") {
-			n++
-		}
-	}
-	if n != len(cliInputs) {
-		t.Errorf("%d files reported ok, want %d", n, len(cliInputs))
-	}
-}
-
-// TestValidatorRejectsBadInput makes sure the validator is not vacuous: an
-// unknown key, a wrong type, a missing required key and a bad enum value
-// are each caught.
-func TestValidatorRejectsBadInput(t *testing.T) {
-	py := botocorePython(t)
-	for name, tc := range map[string]struct{ doc, want string }{
-		"unknown key": {`{"jobQueueName":"q","priority":1,"computeEnvironmentOrder":[],"prioritty":2}`, "Unknown parameter"},
-		"wrong type":  {`{"jobQueueName":"q","priority":"1","computeEnvironmentOrder":[]}`, "Invalid type"},
-		"missing":     {`{"jobQueueName":"q"}`, "Missing required parameter"},
-		"enum":        {`{"jobQueueName":"q","priority":1,"state":"ON"}`, "is not one of ENABLED, DISABLED"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "in.json")
-			os.WriteFile(f, []byte(tc.doc), 0o644)
-			out, err := exec.Command(py, "validate_cli_input.py", "batch", "CreateJobQueue", f).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), tc.want) {
-				t.Errorf("want a failure saying %q, got %v:\n%s", tc.want, err, out)
-			}
-		})
-	}
 }
 
 func readJSON(t *testing.T, name string, v any) {

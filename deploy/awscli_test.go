@@ -8,12 +8,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 )
 
-// TestAWSCLIAcceptsInputs hands every file to the real AWS CLI, as the
-// runbook does, pointed at a closed port on loopback with dummy keys: the
-// CLI validates the input, then fails to connect. Getting as far as the
-// connection proves the CLI took the file.
+// TestAWSCLIAcceptsInputs is a smoke test with the real AWS CLI, as the
+// runbook uses it: a Batch file and an IAM file, pointed at a closed port
+// on loopback with dummy keys. The CLI validates the input, then fails to
+// connect; getting as far as the connection proves the CLI took the file.
+// Only these two: the CLI's model is whatever the machine's awscli carries
+// (Debian's is older than the Spot allocation strategies the compute
+// environments use), while TestCLIInputsMatchTheAWSModel checks every file
+// against the SDK model pinned in go.mod.
 func TestAWSCLIAcceptsInputs(t *testing.T) {
 	aws := awsCLI(t)
 	if v, err := exec.Command(aws, "--version").CombinedOutput(); err == nil {
@@ -21,6 +27,9 @@ func TestAWSCLIAcceptsInputs(t *testing.T) {
 	}
 	endpoint := closedEndpoint(t)
 	for _, in := range cliInputs {
+		if in.file != "aws-batch/job-queue.json" && in.file != "aws-batch/job-role.json" {
+			continue
+		}
 		t.Run(in.file, func(t *testing.T) {
 			out := runAWS(t, aws, endpoint, in.service, in.operation, in.file)
 			if !strings.Contains(out, "Could not connect to the endpoint URL") {
@@ -37,13 +46,7 @@ func TestAWSCLIAcceptsInputs(t *testing.T) {
 
 func awsCLI(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"aws", "/usr/bin/aws"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no AWS CLI: install Debian's awscli (apt-get install awscli) or pip install awscli")
-	return ""
+	return need.Program(t, "scripts/install-deps (Debian's awscli)", "aws", "/usr/bin/aws")
 }
 
 // closedEndpoint is an http:// URL on loopback where nothing listens.

@@ -248,7 +248,7 @@ func TestKubernetesIndexedJob(t *testing.T) {
 	}
 	kv := make([]keyValue, 0, len(c.Env))
 	for _, e := range c.Env {
-		kv = append(kv, keyValue{e.Name, e.Value})
+		kv = append(kv, keyValue(e))
 	}
 	checkWorkerEnv(t, "export-job.yaml", kv, milliCPU(t, c.Resources.Requests["cpu"]), parseBytes(t, c.Resources.Limits["memory"]))
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
@@ -85,13 +84,4 @@ func runExport(t testing.TB, src, dst blob.Store, opts Options) *Report {
 		t.Fatalf("export: %v", err)
 	}
 	return rep
-}
-
-func failureUsers(rep *Report) []string {
-	var ids []string
-	for _, f := range rep.Failures {
-		ids = append(ids, f.User)
-	}
-	sort.Strings(ids)
-	return ids
 }

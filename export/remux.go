@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -164,10 +163,6 @@ func parsePlaylist(r io.Reader, name string) ([]string, float64, error) {
 	}
 	return segs, dur, nil
 }
-
-// errRemuxSkipped marks a remux that failed in auto mode: the broadcast
-// keeps its HLS replay and the user is still exported.
-var errRemuxSkipped = errors.New("remux skipped")
 
 // hlsDir is the source key prefix of a playlist's folder.
 func hlsDir(playlistKey string) string { return path.Dir(playlistKey) + "/" }

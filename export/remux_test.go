@@ -9,16 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 )
 
 const hlsUser, hlsBroadcast = "alice", "1YqKDoNRgZexV"
 
 func ffmpegPath(t *testing.T) string {
-	bin, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg is needed for the remux tests (apt-get install ffmpeg, or scripts/install-deps): %v", err)
-	}
-	return bin
+	return need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
 }
 
 func probeSeconds(t *testing.T, file string) float64 {

@@ -77,9 +77,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 // abortLeftovers aborts multipart uploads a killed run left under the
 // user's folder. Holding the user's claim, no live writer can own them.
 func (r *runner) abortLeftovers(ctx context.Context, uid string) {
-	a, ok := r.dst.(interface {
-		AbortIncompleteUploads(ctx context.Context, prefix string) (int, error)
-	})
+	a, ok := blob.As[blob.UploadAborter](r.dst)
 	if !ok {
 		return
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/asctest"
 	"github.com/periscope-sunset/periscope-sunset/sunset/appstore"
-	"github.com/periscope-sunset/periscope-sunset/sunset/appstore/asctest"
 )
 
 // TestAppleStepAgainstAppStoreConnect runs the delist-apple step with the

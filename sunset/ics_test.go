@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
-	"github.com/periscope-sunset/periscope-sunset/sunset/icstest"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/icstest"
 )
 
 func TestCalendarParses(t *testing.T) {

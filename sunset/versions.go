@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -83,5 +82,3 @@ func readJSON(ctx context.Context, st blob.Store, key string, v any) error {
 	}
 	return nil
 }
-
-func isMissing(err error) bool { return errors.Is(err, blob.ErrNotExist) }

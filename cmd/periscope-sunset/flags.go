@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +16,26 @@ import (
 // env names the environment variable every flag can also be set from.
 func env(flag string) []string {
 	return []string{"PERISCOPE_SUNSET_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+// bindEnv gives every flag of every command its PERISCOPE_SUNSET_<FLAG>
+// variable, in this one place, so no flag can be added without one. The
+// urfave/cli flag types each have an EnvVars field; they share no
+// interface to set it through, hence reflection.
+func bindEnv(cmds []*cli.Command, flags []cli.Flag) {
+	for _, f := range flags {
+		v := reflect.ValueOf(f)
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		field := v.Elem().FieldByName("EnvVars")
+		if field.IsValid() && field.CanSet() && field.Len() == 0 {
+			field.Set(reflect.ValueOf(env(f.Names()[0])))
+		}
+	}
+	for _, c := range cmds {
+		bindEnv(c.Subcommands, c.Flags)
+	}
 }
 
 // s3Flags are shared by every command that opens a store.

@@ -38,7 +38,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "periscope-sunset",
 		Usage:   "shut a live-video service down cleanly: export every user's archive, then close the doors",
 		Version: toolVersion(),
@@ -63,6 +63,8 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 	}
+	bindEnv(app.Commands, app.Flags)
+	return app
 }
 
 // exitCode prints err for a person and maps it to the process's exit code.

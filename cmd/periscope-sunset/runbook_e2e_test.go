@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/asctest"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/icstest"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
-	"github.com/periscope-sunset/periscope-sunset/sunset/appstore/asctest"
-	"github.com/periscope-sunset/periscope-sunset/sunset/icstest"
 )
 
 // stateBackend is where a test keeps the runbook's state: a local folder

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/browser"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 )
 
 // TestViewerInBrowser opens the offline viewer of extracted exports from
@@ -27,10 +27,7 @@ import (
 // Alice's HLS replay is checked both as exported without ffmpeg (listed
 // with a note) and remuxed into an MP4 (plays like the others).
 func TestViewerInBrowser(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg not found: install it (apt-get install -y ffmpeg) to check remuxed replays in the browser")
-	}
+	ffmpeg := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
 	plain := localExport(t, export.Options{})
 	remuxed := localExport(t, export.Options{FFmpeg: ffmpeg, Remux: export.RemuxRequire})
 	for _, c := range []struct {

@@ -26,6 +26,16 @@ func (d DryRun) Put(ctx context.Context, key string, r io.Reader, opts PutOption
 	return Info{Key: key, Size: n}, err
 }
 
+// Unwrap implements Wrapper: capabilities that only read (Presigner) are
+// the wrapped store's.
+func (d DryRun) Unwrap() Store { return d.Store }
+
+// AbortIncompleteUploads implements UploadAborter by aborting nothing: a
+// dry run must not touch uploads another process may own.
+func (d DryRun) AbortIncompleteUploads(ctx context.Context, prefix string) (int, error) {
+	return 0, nil
+}
+
 // Delete implements Store without deleting anything.
 func (d DryRun) Delete(ctx context.Context, key string) error { return nil }
 

@@ -164,9 +164,6 @@ func cleanPrefix(p string) string {
 	return p
 }
 
-// Client is the underlying SDK client, for callers that presign URLs.
-func (s *S3Store) Client() *s3.Client { return s.client }
-
 // Bucket is the store's bucket.
 func (s *S3Store) Bucket() string { return s.bucket }
 

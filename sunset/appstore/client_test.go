@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/periscope-sunset/periscope-sunset/sunset/appstore/asctest"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/asctest"
 )
 
 var territories = []string{"USA", "GBR", "FRA", "DEU", "JPN", "BRA", "IND"}

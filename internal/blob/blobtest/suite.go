@@ -119,16 +119,10 @@ func checkMissing(t *testing.T, st blob.Store, key string) {
 	}
 }
 
-// incompleteLister is what the S3 backend offers to find multipart uploads
-// that were started and never completed or aborted.
-type incompleteLister interface {
-	ListIncompleteUploads(ctx context.Context, prefix string) ([]string, error)
-}
-
 // checkNoIncomplete fails if the store holds stray multipart uploads.
 func checkNoIncomplete(t *testing.T, st blob.Store) {
 	t.Helper()
-	l, ok := st.(incompleteLister)
+	l, ok := blob.As[blob.IncompleteLister](st)
 	if !ok {
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/syncbuf"
 )
 
@@ -158,7 +159,7 @@ func findChromium(t testing.TB) string {
 			return p
 		}
 	}
-	t.Fatalf("headless Chromium not found: install Debian's chromium package " +
-		"(apt-get install -y chromium, as scripts/install-deps does), or set " + EnvChromium + " to a Chromium binary")
+	need.Missing(t, "headless Chromium not found: run scripts/install-deps (Debian's chromium package), or set "+
+		EnvChromium+" to a Chromium binary")
 	return ""
 }

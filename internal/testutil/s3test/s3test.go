@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/syncbuf"
 )
 
@@ -75,7 +76,7 @@ func findBinary(t testing.TB) string {
 	if p, err := exec.LookPath("versitygw"); err == nil {
 		return p
 	}
-	t.Fatalf("versitygw not found: run scripts/install-versitygw (installs bin/versitygw), or set %s", EnvBinary)
+	need.Missing(t, "versitygw not found: run scripts/install-versitygw (installs bin/versitygw), or set "+EnvBinary)
 	return ""
 }
 
