@@ -80,14 +80,13 @@ func trackLimit(chatSize int64) int64 { return min(2*chatSize+4<<10, maxChatTrac
 
 // chatTrack converts one chat.jsonl as it is copied.
 type chatTrack struct {
-	p        *partWriter
-	b        *Broadcast
-	e        entry
-	vtt      bytes.Buffer
-	conv     *chatvtt.Converter
-	t        chatTranscript
-	skipped  int
-	warnings int
+	p       *partWriter
+	b       *Broadcast
+	e       entry
+	vtt     bytes.Buffer
+	conv    *chatvtt.Converter
+	t       chatTranscript
+	skipped int
 }
 
 func (p *partWriter) newChatTrack(b *Broadcast, e entry) *chatTrack {

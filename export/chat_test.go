@@ -2,6 +2,7 @@ package export
 
 import (
 	"encoding/json"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestChatTrackAndMediaDuration(t *testing.T) {
 
 	rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{})
 	if rep.Users.Failed != 0 {
-		t.Fatalf("failed users: %v", failureUsers(rep))
+		t.Fatalf("failed users: %v", rep.Failures)
 	}
 	var warnings []string
 	for _, w := range rep.Warnings {
@@ -105,7 +106,7 @@ func TestDurationOfHLSReplay(t *testing.T) {
 	writeFile(t, filepath.Join(srcDir, "broadcasts", "alice", id, "broadcast.json"),
 		`{"id":"`+id+`","user_id":"alice","title":"Sunset timelapse (HLS replay)","started_at":"2016-07-21T20:45:00Z"}`)
 	if rep := runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{Only: map[string]bool{"alice": true}}); rep.Users.Failed != 0 {
-		t.Fatalf("failed users: %v", failureUsers(rep))
+		t.Fatalf("failed users: %v", rep.Failures)
 	}
 	var bs []Broadcast
 	bag := extractExport(t, fileStore(t, dstDir), "alice")
@@ -123,10 +124,7 @@ func TestDurationOfHLSReplay(t *testing.T) {
 // than the browsers', convert the track to SubRip and counts the cues.
 func checkTrackWithFFmpeg(t *testing.T, vtt string, cues int) {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg not found: install it (scripts/install-deps) to read chat tracks with another WebVTT parser")
-	}
+	ffmpeg := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
 	out, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-i", vtt, "-f", "srt", "-").Output()
 	if err != nil {
 		t.Fatalf("ffmpeg cannot read %s: %v", vtt, err)

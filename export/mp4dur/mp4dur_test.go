@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 )
 
 // TestMatchesFFprobe feeds real MP4s through a Sniffer in awkward chunk
@@ -18,10 +19,8 @@ import (
 // first) and the same replays remuxed with moov last, as a recorder that
 // never ran +faststart writes them.
 func TestMatchesFFprobe(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg not found: install it (scripts/install-deps) to check MP4 durations against ffprobe")
-	}
+	ffmpeg := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
+	ffprobe := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffprobe")
 	sample, err := fixtures.SamplePath()
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +39,7 @@ func TestMatchesFFprobe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := ffprobe(t, file)
+			want := probe(t, ffprobe, file)
 			for _, chunk := range []int{1, 7, 4096, len(body)} {
 				var s Sniffer
 				for b := body; len(b) > 0; b = b[min(chunk, len(b)):] {
@@ -75,9 +74,9 @@ func TestNotAnMP4(t *testing.T) {
 	}
 }
 
-func ffprobe(t *testing.T, file string) float64 {
+func probe(t *testing.T, ffprobe, file string) float64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration",
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "format=duration",
 		"-of", "default=noprint_wrappers=1:nokey=1", file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v\n%s", file, err, out)

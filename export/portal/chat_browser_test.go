@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/browser"
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 )
 
 // TestViewerChatInBrowser opens extracted exports from disk in a real
@@ -27,10 +27,7 @@ import (
 // Arabic title, Arabic chat authors and no ended_at; Alice's HLS replay is
 // remuxed, so its chat plays over an MP4 too.
 func TestViewerChatInBrowser(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg not found: install it (scripts/install-deps) to check remuxed replays in the browser")
-	}
+	ffmpeg := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
 	srcDir := rtlSample(t)
 	src, err := blob.NewFile(srcDir)
 	if err != nil {
