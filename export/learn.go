@@ -3,7 +3,6 @@ package export
 import (
 	"bytes"
 	"io"
-	"path"
 
 	"github.com/periscope-sunset/periscope-sunset/export/mp4dur"
 )
@@ -29,9 +28,9 @@ func (p *partWriter) learnFrom(e entry, r io.Reader) (io.Reader, func() error) {
 			}
 			return nil
 		}
-	case path.Base(e.Path) == "replay.mp4" && b.DurationSeconds == 0:
-		// Only the header is read, so a fragmented MP4 (duration 0 in its
-		// header) stays "duration unknown", as ffprobe would mostly say too.
+	case e.Path == "data/broadcasts/"+b.ID+"/replay.mp4" && b.DurationSeconds == 0:
+		// Only the movie header is read: a fragmented MP4, whose header
+		// says 0, stays "duration unknown".
 		var s mp4dur.Sniffer
 		return io.TeeReader(r, &s), func() error {
 			if d, ok := s.Duration(); ok {
