@@ -30,7 +30,7 @@ const (
 	// These bound what one user's index.html holds; past them a track is
 	// linked instead of inlined, and the transcript says how many messages
 	// only chat.jsonl has.
-	maxInlineTrack     = 512 << 10
+	maxInlineTrack     = 4 << 20  // a chat of some 30,000 messages
 	maxInlineTracks    = 16 << 20 // per user
 	maxShownMessages   = 1000     // per broadcast
 	maxTranscriptBytes = 8 << 20  // per user, of authors and texts

@@ -169,3 +169,26 @@ func containsPrefix(list []string, prefix string) bool {
 	}
 	return false
 }
+
+// TestViewerLinksTrackItCannotInline: a track too big for the page is
+// linked by its bag path, with a note saying where else to watch it.
+func TestViewerLinksTrackItCannotInline(t *testing.T) {
+	b := &Broadcast{ID: "b1", Replay: "data/broadcasts/b1/replay.mp4", ReplayFormat: "mp4",
+		Chat: "data/broadcasts/b1/chat.jsonl", ChatTrack: "data/broadcasts/b1/chat.vtt", ChatMessages: 9, ChatCues: 9,
+		chat: &chatTranscript{Hidden: 9}}
+	page, err := renderViewer(User{ID: "u"}, []*Broadcast{b}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<track kind="captions" label="Chat" srclang="und" src="data/broadcasts/b1/chat.vtt" default>`,
+		"too long to show over the replay", "9 more messages are only in the chat file"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("index.html lacks %q:\n%s", want, page)
+		}
+	}
+	b.chat.Track = []byte("WEBVTT\n")
+	if page, _ := renderViewer(User{ID: "u"}, []*Broadcast{b}, "test"); strings.Contains(string(page), "too long") ||
+		!strings.Contains(string(page), `src="data:text/vtt;charset=utf-8;base64,V0VCVlRUCg=="`) {
+		t.Errorf("an inlined track: %s", page)
+	}
+}

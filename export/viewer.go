@@ -35,6 +35,7 @@ type viewerData struct {
 type viewerBroadcast struct {
 	*Broadcast
 	Track      template.URL // chat.vtt inline (a data: URL), or its bag path
+	Linked     bool         // Track is the bag path: browsers load it over HTTP only
 	Transcript []viewerMessage
 	Hidden     int // messages only chat.jsonl has
 }
@@ -47,11 +48,11 @@ func newViewerBroadcast(b *Broadcast) viewerBroadcast {
 	v := viewerBroadcast{Broadcast: b}
 	if b.ChatTrack != "" && b.ChatCues > 0 {
 		// A bag path, not user input: the template may trust it as a URL.
-		v.Track = template.URL(b.ChatTrack)
+		v.Track, v.Linked = template.URL(b.ChatTrack), true
 	}
 	if c := b.chat; c != nil {
 		if c.Track != nil {
-			v.Track = template.URL("data:text/vtt;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(c.Track))
+			v.Track, v.Linked = template.URL("data:text/vtt;charset=utf-8;base64,"+base64.StdEncoding.EncodeToString(c.Track)), false
 		}
 		v.Hidden = c.Hidden
 		for _, m := range c.Messages {
