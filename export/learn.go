@@ -2,10 +2,21 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"io"
 
 	"github.com/periscope-sunset/periscope-sunset/export/mp4dur"
 )
+
+// copyLearning is copyFrom, teaching the export what e's bytes say on the
+// way (learnFrom).
+func (p *partWriter) copyLearning(ctx context.Context, e entry, r io.Reader, name string) error {
+	r, learnt := p.learnFrom(e, r)
+	if err := p.copyFrom(ctx, e, r, name); err != nil {
+		return err
+	}
+	return learnt()
+}
 
 // learnFrom returns r teed into whatever learns from e's bytes while they
 // are copied into the zip, and the step to run once the copy is done: a

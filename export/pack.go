@@ -121,7 +121,7 @@ func (p *partWriter) copyEntry(ctx context.Context, e entry) error {
 		return fmt.Errorf("read %s: %w", e.Key, err)
 	}
 	defer rc.Close()
-	return p.copyFrom(ctx, e, rc, e.Key)
+	return p.copyLearning(ctx, e, rc, e.Key)
 }
 
 // remuxEntry adds the MP4 remuxed from an HLS replay. In auto mode a
@@ -143,7 +143,7 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 		return err
 	}
 	e.Size = fi.Size()
-	if err := p.copyFrom(ctx, e, f, "remuxed "+h.Playlist); err != nil {
+	if err := p.copyLearning(ctx, e, f, "remuxed "+h.Playlist); err != nil {
 		return err
 	}
 	b := h.Broadcast
@@ -153,14 +153,6 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 
 // copyFrom copies e.Size bytes from r into a new zip entry for e.
 func (p *partWriter) copyFrom(ctx context.Context, e entry, r io.Reader, name string) error {
-	r, learnt := p.learnFrom(e, r)
-	if err := p.copyBytes(ctx, e, r, name); err != nil {
-		return err
-	}
-	return learnt()
-}
-
-func (p *partWriter) copyBytes(ctx context.Context, e entry, r io.Reader, name string) error {
 	w, err := p.create(e.Path, e.Size, e.ModTime)
 	if err != nil {
 		return fmt.Errorf("zip %s: %w", e.Path, err)
