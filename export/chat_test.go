@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"encoding/json"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/need"
 	"os"
@@ -176,10 +177,7 @@ func TestViewerLinksTrackItCannotInline(t *testing.T) {
 	b := &Broadcast{ID: "b1", Replay: "data/broadcasts/b1/replay.mp4", ReplayFormat: "mp4",
 		Chat: "data/broadcasts/b1/chat.jsonl", ChatTrack: "data/broadcasts/b1/chat.vtt", ChatMessages: 9, ChatCues: 9,
 		chat: &chatTranscript{Hidden: 9}}
-	page, err := renderViewer(User{ID: "u"}, []*Broadcast{b}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := render(t, b)
 	for _, want := range []string{`<track kind="captions" label="Chat" srclang="und" src="data/broadcasts/b1/chat.vtt" default>`,
 		"too long to show over the replay", "9 more messages are only in the chat file"} {
 		if !strings.Contains(string(page), want) {
@@ -187,8 +185,17 @@ func TestViewerLinksTrackItCannotInline(t *testing.T) {
 		}
 	}
 	b.chat.Track = []byte("WEBVTT\n")
-	if page, _ := renderViewer(User{ID: "u"}, []*Broadcast{b}, "test"); strings.Contains(string(page), "too long") ||
+	if page := render(t, b); strings.Contains(string(page), "too long") ||
 		!strings.Contains(string(page), `src="data:text/vtt;charset=utf-8;base64,V0VCVlRUCg=="`) {
 		t.Errorf("an inlined track: %s", page)
 	}
+}
+
+func render(t *testing.T, bs ...*Broadcast) []byte {
+	t.Helper()
+	var page bytes.Buffer
+	if err := viewerTemplate.Execute(&page, viewerData{User: User{ID: "u"}, Name: "u", Broadcasts: bs}); err != nil {
+		t.Fatal(err)
+	}
+	return page.Bytes()
 }

@@ -3,12 +3,9 @@ package export
 import (
 	"bytes"
 	_ "embed"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"time"
-
-	"github.com/periscope-sunset/periscope-sunset/export/chatvtt"
 )
 
 //go:embed viewer.html
@@ -22,56 +19,14 @@ var viewerSource string
 var viewerTemplate = template.Must(template.New("viewer").Funcs(template.FuncMap{
 	"date":     viewerDate,
 	"duration": viewerDuration,
+	"chatView": newViewerChat,
 }).Parse(viewerSource))
 
 type viewerData struct {
 	User        User
 	Name        string
-	Broadcasts  []viewerBroadcast
+	Broadcasts  []*Broadcast
 	ToolVersion string
-}
-
-// viewerBroadcast is a broadcast as the page shows it, with its chat.
-type viewerBroadcast struct {
-	*Broadcast
-	Track      template.URL // chat.vtt inline (a data: URL), or its bag path
-	Linked     bool         // Track is the bag path: browsers load it over HTTP only
-	Transcript []viewerMessage
-	Hidden     int // messages only chat.jsonl has
-}
-
-type viewerMessage struct {
-	Time, Author, Text string
-}
-
-func newViewerBroadcast(b *Broadcast) viewerBroadcast {
-	v := viewerBroadcast{Broadcast: b}
-	if b.ChatTrack != "" && b.ChatCues > 0 {
-		// A bag path, not user input: the template may trust it as a URL.
-		v.Track, v.Linked = template.URL(b.ChatTrack), true
-	}
-	if c := b.chat; c != nil {
-		if c.Track != nil {
-			v.Track, v.Linked = template.URL("data:text/vtt;charset=utf-8;base64,"+base64.StdEncoding.EncodeToString(c.Track)), false
-		}
-		v.Hidden = c.Hidden
-		for _, m := range c.Messages {
-			v.Transcript = append(v.Transcript, viewerMessage{Time: messageTime(m), Author: m.Author, Text: m.Text})
-		}
-	}
-	return v
-}
-
-// messageTime is when a message was written: its place in the replay, or
-// else the date it carries.
-func messageTime(m chatvtt.Message) string {
-	switch {
-	case m.Timed:
-		return clock(m.Offset)
-	case m.At != "":
-		return viewerDate(m.At)
-	}
-	return "–"
 }
 
 func renderViewer(u User, bs []*Broadcast, toolVersion string) ([]byte, error) {
@@ -82,12 +37,8 @@ func renderViewer(u User, bs []*Broadcast, toolVersion string) ([]byte, error) {
 	if name == "" {
 		name = u.ID
 	}
-	vbs := make([]viewerBroadcast, len(bs))
-	for i, b := range bs {
-		vbs[i] = newViewerBroadcast(b)
-	}
 	var b bytes.Buffer
-	err := viewerTemplate.Execute(&b, viewerData{User: u, Name: name, Broadcasts: vbs, ToolVersion: toolVersion})
+	err := viewerTemplate.Execute(&b, viewerData{User: u, Name: name, Broadcasts: bs, ToolVersion: toolVersion})
 	return b.Bytes(), err
 }
 
