@@ -52,7 +52,8 @@ func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error)
 		uid, rest, _ := strings.Cut(info.Key, "/")
 		switch {
 		case uid+"/" == RunsPrefix:
-			if strings.HasSuffix(rest, ".json") {
+			// Nested reports (_runs/notify/, _runs/purge/) belong to other commands.
+			if strings.HasSuffix(rest, ".json") && !strings.Contains(rest, "/") {
 				reports = append(reports, info.Key)
 			}
 		case rest == ManifestName && ValidID(uid):

@@ -123,7 +123,7 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		return opts, usagef(c, "--shard-index %d --shard-count %d: want 0 <= index < count",
 			opts.ShardIndex, opts.ShardCount)
 	}
-	size, err := parseSize(c.String("max-part-size"))
+	size, err := units.ParseSize(c.String("max-part-size"))
 	if err != nil {
 		return opts, usagef(c, "--max-part-size: %v", err)
 	}

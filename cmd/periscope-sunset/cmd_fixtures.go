@@ -37,7 +37,7 @@ func fixturesCommand() *cli.Command {
 }
 
 func runFixturesGenerate(c *cli.Context) error {
-	size, err := parseSize(c.String("video-bytes"))
+	size, err := units.ParseSize(c.String("video-bytes"))
 	if err != nil {
 		return usagef(c, "--video-bytes: %v", err)
 	}

@@ -6,13 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/export/portal"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
 )
 
@@ -100,7 +98,7 @@ func serveOptions(c *cli.Context, log *slog.Logger) (portal.Options, error) {
 	if opts.PresignTTL <= 0 || opts.PresignTTL > portal.MaxPresignTTL {
 		return opts, usagef(c, "--presign-ttl %v: want more than 0 and at most 168h (S3's limit); minutes are best", opts.PresignTTL)
 	}
-	if opts.Rate, err = parseRate(c.String("rate")); err != nil {
+	if opts.Rate, err = units.ParseRate(c.String("rate")); err != nil {
 		return opts, usagef(c, "--rate: %v", err)
 	}
 	if opts.Burst < 1 {
@@ -118,18 +116,6 @@ func serveOptions(c *cli.Context, log *slog.Logger) (portal.Options, error) {
 		opts.TrustedProxies = append(opts.TrustedProxies, p.Masked())
 	}
 	return opts, nil
-}
-
-// parseRate reads a request rate, N/s, N/m or N/h (N alone is per
-// second), as requests per second.
-func parseRate(s string) (float64, error) {
-	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
-	per := map[string]time.Duration{"": time.Second, "s": time.Second, "m": time.Minute, "min": time.Minute, "h": time.Hour}[unit]
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || per == 0 || n <= 0 {
-		return 0, fmt.Errorf("%q: want a rate such as 10/s, 300/m or 1000/h", s)
-	}
-	return n / per.Seconds(), nil
 }
 
 // auditDownload records each download in the runbook's audit log: who

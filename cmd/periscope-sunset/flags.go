@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 // env names the environment variable every flag can also be set from.
@@ -54,7 +54,7 @@ func s3Flags() []cli.Flag {
 func s3Config(c *cli.Context) (blob.S3Config, error) {
 	budget := min(max(int64(runtime.NumCPU())*16<<20, 64<<20), 1<<30)
 	if v := c.String("memory-budget"); v != "auto" && v != "" {
-		n, err := parseSize(v)
+		n, err := units.ParseSize(v)
 		if err != nil || n < 8<<20 {
 			return blob.S3Config{}, usagef(c, "--memory-budget %q: want a size of at least 8MiB, e.g. 256MiB", v)
 		}
@@ -78,30 +78,4 @@ func openStore(ctx context.Context, c *cli.Context, flag string, cfg blob.S3Conf
 		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
 	return s, nil
-}
-
-// parseSize reads a byte size: 1048576, 512KiB, 8MiB, 1.5GiB, 2TiB (powers
-// of 1024), 500KB, 8MB, 1GB (powers of 1000), or K/M/G/T alone (1024).
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   float64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
-	}
-	mult := 1.0
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	return int64(f * mult), nil
 }

@@ -54,6 +54,8 @@ func newApp() *cli.App {
 			statusCommand(),
 			planCommand(),
 			linksCommand(),
+			notifyCommand(),
+			purgeCommand(),
 			serveCommand(),
 			fixturesCommand(),
 			signupsCommand(),

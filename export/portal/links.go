@@ -85,14 +85,32 @@ func Links(ctx context.Context, dst blob.Store, s *Signer, opts LinkOptions, emi
 	}
 	expiry := opts.Now().Add(opts.TTL).Truncate(time.Second).UTC()
 	return eachManifest(ctx, dst, opts, func(m *export.Manifest) error {
-		return emit(Link{
-			UserID:    m.UserID,
-			URL:       base + "/u/" + m.UserID + "?token=" + url.QueryEscape(s.Sign(m.UserID, expiry)),
-			ExpiresAt: expiry,
-			Parts:     len(m.Parts),
-			Bytes:     m.Bytes,
-		})
+		return emit(newLink(base, s, m, expiry))
 	})
+}
+
+// LinkFor returns the portal link for one completed export, valid until
+// expiry (rounded down to the second): what Links emits for that user, for
+// callers such as the notification mailer that read manifests themselves.
+func LinkFor(baseURL string, s *Signer, m *export.Manifest, expiry time.Time) (Link, error) {
+	base, err := parseBaseURL(baseURL)
+	if err != nil {
+		return Link{}, err
+	}
+	if !export.ValidID(m.UserID) {
+		return Link{}, fmt.Errorf("invalid user id %q", m.UserID)
+	}
+	return newLink(base, s, m, expiry.Truncate(time.Second).UTC()), nil
+}
+
+func newLink(base string, s *Signer, m *export.Manifest, expiry time.Time) Link {
+	return Link{
+		UserID:    m.UserID,
+		URL:       base + "/u/" + m.UserID + "?token=" + url.QueryEscape(s.Sign(m.UserID, expiry)),
+		ExpiresAt: expiry,
+		Parts:     len(m.Parts),
+		Bytes:     m.Bytes,
+	}
 }
 
 // PresignLinks calls emit with a presigned GET URL for every part of
