@@ -47,6 +47,8 @@ func exportCommand() *cli.Command {
 				Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
 			&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
 				Usage: "the ffmpeg binary used for --remux"},
+			&cli.BoolFlag{Name: "strict", EnvVars: env("strict"),
+				Usage: "fail a user on any omission (a broadcast or file that cannot be exported safely) instead of exporting the rest"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
 			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
@@ -100,6 +102,12 @@ func runExport(c *cli.Context) error {
 	if rep != nil {
 		fmt.Fprintf(c.App.Writer, "exported %d, skipped %d (already done), failed %d users; %s written; report %s\n",
 			rep.Users.Exported, rep.Users.Skipped, rep.Users.Failed, units.Bytes(rep.Bytes), rep.Key())
+		if n := rep.Users.WithOmissions; n > 0 {
+			fmt.Fprintf(c.App.Writer, "%d exported users have omissions (broadcasts or files that could not be exported safely; see the report)\n", n)
+		}
+		if n := rep.Users.Duplicates; n > 0 {
+			fmt.Fprintf(c.App.Writer, "%d duplicate lines in users.jsonl (each user exported once)\n", n)
+		}
 		for _, f := range rep.Failures {
 			fmt.Fprintf(c.App.ErrWriter, "  failed: %s\n", f.Reason)
 		}
@@ -115,6 +123,7 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		ShardCount:   c.Int("shard-count"),
 		ToolVersion:  toolVersion(),
 		DrainTimeout: c.Duration("drain-timeout"),
+		Strict:       c.Bool("strict"),
 	}
 	if opts.Workers < 1 {
 		return opts, usagef(c, "--workers %d: want 1 or more", opts.Workers)

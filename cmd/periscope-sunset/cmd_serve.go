@@ -126,7 +126,7 @@ func auditDownload(state *sunset.State) func(context.Context, portal.Download) e
 			Action:  "portal.download",
 			Subject: d.User,
 			Result:  d.Via,
-			Detail:  fmt.Sprintf("part %d of %d: %s (%d bytes)", d.Part, d.Parts, d.Key, d.Bytes),
+			Detail:  d.Detail(),
 		})
 	}
 }

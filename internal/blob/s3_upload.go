@@ -242,17 +242,42 @@ func (u *upload) complete(ctx context.Context) (Info, error) {
 	return Info{Key: u.key, Size: u.size, ETag: aws.ToString(out.ETag), ModTime: time.Now()}, nil
 }
 
+// abort aborts the upload and checks that it is gone. A part whose
+// request was cancelled on our side may still be landing on the server,
+// and land after the abort: S3's documentation of AbortMultipartUpload says
+// to abort again until ListParts finds no upload, so this does, a few
+// times, with a short pause.
 func (u *upload) abort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket:   &u.s.bucket,
-		Key:      &u.objKey,
-		UploadId: u.id,
-	})
 	var nsu *types.NoSuchUpload
-	if errors.As(err, &nsu) {
-		return nil
+	for attempt := 0; ; attempt++ {
+		_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket:   &u.s.bucket,
+			Key:      &u.objKey,
+			UploadId: u.id,
+		})
+		if err != nil && !errors.As(err, &nsu) {
+			return err
+		}
+		_, err = u.s.client.ListParts(ctx, &s3.ListPartsInput{
+			Bucket:   &u.s.bucket,
+			Key:      &u.objKey,
+			UploadId: u.id,
+		})
+		if err != nil && (errors.As(err, &nsu) || isNotFound(err)) {
+			return nil // gone
+		}
+		if attempt == abortChecks-1 {
+			return fmt.Errorf("upload %s still listed after %d aborts", aws.ToString(u.id), abortChecks)
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return err
 }
+
+// abortChecks bounds how often abort aborts and checks an upload.
+const abortChecks = 4
