@@ -199,3 +199,20 @@ func render(t *testing.T, bs ...*Broadcast) []byte {
 	}
 	return page.Bytes()
 }
+
+// TestViewerSaysWhatWasOmitted: a broadcast left out is named at the top
+// of the page, with its reason, direction-isolated like all source text.
+func TestViewerSaysWhatWasOmitted(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	if err := os.Remove(filepath.Join(srcDir, "broadcasts", "alice", "1MnGnPQdrZaKO", "broadcast.json")); err != nil {
+		t.Fatal(err)
+	}
+	runExport(t, fileStore(t, srcDir), fileStore(t, dstDir), Options{Only: map[string]bool{"alice": true}})
+	page := readFile(t, filepath.Join(extractExport(t, fileStore(t, dstDir), "alice"), viewerHTML))
+	for _, want := range []string{`<div class="note" id="omitted">`, "1 item of your archive could not be included safely",
+		`<a href="data/omitted.json">`, "(broadcast <code>1MnGnPQdrZaKO</code>): <bdi>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}
