@@ -25,7 +25,8 @@ import (
 // direction-isolated, and a replay whose broadcast.json lacks ended_at
 // shows the duration read from the MP4. Heidi's broadcast is given an
 // Arabic title, Arabic chat authors and no ended_at; Alice's HLS replay is
-// remuxed, so its chat plays over an MP4 too.
+// remuxed, so its chat plays over an MP4 too. One of zoe-aero's broadcasts
+// has no broadcast.json: the page says it was left out, and why.
 func TestViewerChatInBrowser(t *testing.T) {
 	ffmpeg := need.Program(t, "scripts/install-deps (Debian's ffmpeg)", "ffmpeg")
 	srcDir := rtlSample(t)
@@ -83,6 +84,10 @@ func TestViewerChatInBrowser(t *testing.T) {
 			}
 			if user == "heidi" {
 				checkHeidi(t, b, index, iso)
+			}
+			omitted := browser.Eval[string](b, `(document.getElementById("omitted") || {}).innerText || ""`)
+			if wantOmitted := user == "zoe-aero"; wantOmitted != strings.Contains(omitted, "1djGXrEQMnPGL") {
+				t.Errorf("omissions on the page: %q (want one: %v)", omitted, wantOmitted)
 			}
 			b.Run(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details.chat").forEach(d => d.open = true)`))
 			browser.Eval[bool](b, seekForCues)
@@ -170,6 +175,10 @@ func rtlSample(t *testing.T) string {
 	}
 	dir := filepath.Join(t.TempDir(), "src")
 	if err := os.CopyFS(dir, os.DirFS(p)); err != nil {
+		t.Fatal(err)
+	}
+	// One of zoe-aero's broadcasts is broken: omitted, and said so.
+	if err := os.Remove(filepath.Join(dir, "broadcasts", "zoe-aero", "1djGXrEQMnPGL", "broadcast.json")); err != nil {
 		t.Fatal(err)
 	}
 	heidi := filepath.Join(dir, "broadcasts", "heidi", "1hEiDiAlPsZzA")
