@@ -11,7 +11,7 @@ import (
 // TestFormatDocumentNamesEveryField keeps docs/format/export.md, the
 // specification importers write against, in step with the code: its title
 // names the current format_version and a table row documents every JSON
-// field of manifest.json and broadcasts.json.
+// field of manifest.json, broadcasts.json and the omission record.
 func TestFormatDocumentNamesEveryField(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "docs", "format", "export.md"))
 	if err != nil {
@@ -24,7 +24,7 @@ func TestFormatDocumentNamesEveryField(t *testing.T) {
 	if !strings.Contains(doc, "`"+formatVersion+"`") {
 		t.Errorf("docs/format/export.md does not name the format %q", formatVersion)
 	}
-	for _, v := range []any{Manifest{}, PartRecord{}, FileRecord{}, Broadcast{}} {
+	for _, v := range []any{Manifest{}, PartRecord{}, FileRecord{}, Broadcast{}, Omission{}} {
 		typ := reflect.TypeOf(v)
 		for i := range typ.NumField() {
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
