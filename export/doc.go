@@ -16,4 +16,7 @@
 //
 // Verify re-reads exports and checks every byte against manifest.json and
 // the bag's own manifests.
+//
+// The export format is specified in docs/format/export.md, the source
+// archive it reads in docs/format/source.md.
 package export

@@ -10,6 +10,11 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
+// FormatVersion is the version of the export format, as docs/format/export.md
+// specifies it: manifest.json's format_version. Version 2 added chat.vtt,
+// the chat fields of broadcasts.json and the omission record.
+const FormatVersion = "2"
+
 // ManifestName is the completion marker of a user's export, written last.
 const ManifestName = "manifest.json"
 
@@ -17,6 +22,7 @@ const ManifestName = "manifest.json"
 // what the export was made from.
 type Manifest struct {
 	Format            string       `json:"format"`
+	FormatVersion     string       `json:"format_version"`
 	UserID            string       `json:"user_id"`
 	ToolVersion       string       `json:"tool_version"`
 	RunID             string       `json:"run_id"`
@@ -49,7 +55,7 @@ type FileRecord struct {
 
 func manifestKey(uid string) string { return uid + "/" + ManifestName }
 
-// partKey names part n of count for a user, as DESIGN.md fixes it.
+// partKey names part n of count for a user, as docs/format/export.md fixes it.
 func partKey(uid string, n, count int) string {
 	if count == 1 {
 		return fmt.Sprintf("%s/periscope-%s.zip", uid, uid)

@@ -36,6 +36,7 @@ type partWriter struct {
 	bytes func(int64)  // progress, may be nil
 	remux remuxer      // turns HLS replays into MP4
 	warn  func(string) // records a problem that does not fail the user
+	chats *chatBudget  // what the user's viewer may still carry of the chats
 
 	zw    *zip.Writer
 	sum   hash.Hash
@@ -119,7 +120,7 @@ func (p *partWriter) copyEntry(ctx context.Context, e entry) error {
 		return fmt.Errorf("read %s: %w", e.Key, err)
 	}
 	defer rc.Close()
-	return p.copyFrom(ctx, e, rc, e.Key)
+	return p.copyLearning(ctx, e, rc, e.Key)
 }
 
 // remuxEntry adds the MP4 remuxed from an HLS replay. In auto mode a
@@ -140,7 +141,7 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 		return err
 	}
 	e.Size = fi.Size()
-	if err := p.copyFrom(ctx, e, f, "remuxed "+h.Playlist); err != nil {
+	if err := p.copyLearning(ctx, e, f, "remuxed "+h.Playlist); err != nil {
 		return err
 	}
 	b := h.Broadcast
@@ -230,7 +231,7 @@ func splitParts(entries []entry, max int64) [][]entry {
 	parts := [][]entry{nil}
 	var size int64
 	for _, e := range entries {
-		cost := e.Size + zipOverhead + 2*int64(len(e.Path))
+		cost := e.Size + e.Extra + zipOverhead + 2*int64(len(e.Path))
 		last := len(parts) - 1
 		if max > 0 && len(parts[last]) > 0 && size+cost > max {
 			parts = append(parts, nil)
@@ -245,7 +246,7 @@ func splitParts(entries []entry, max int64) [][]entry {
 func sizeOf(entries []entry) int64 {
 	var n int64
 	for _, e := range entries {
-		n += e.Size + zipOverhead + 2*int64(len(e.Path))
+		n += e.Size + e.Extra + zipOverhead + 2*int64(len(e.Path))
 	}
 	return n
 }

@@ -17,8 +17,8 @@ import (
 )
 
 // formatVersion changes whenever the export format changes, so a rerun
-// redoes exports made by an incompatible version.
-const formatVersion = "periscope-sunset/export/v1"
+// redoes exports made by an incompatible version (docs/format/export.md).
+const formatVersion = "periscope-sunset/export/v" + FormatVersion
 
 // maxBroadcastJSON bounds the broadcast.json we read into memory.
 const maxBroadcastJSON = 1 << 20
@@ -39,8 +39,13 @@ type Broadcast struct {
 	RemuxedFrom     string  `json:"remuxed_from,omitempty"` // the HLS playlist replay.mp4 was made from
 	Thumbnail       string  `json:"thumbnail,omitempty"`
 	Chat            string  `json:"chat,omitempty"`
+	DurationFrom    string  `json:"duration_from,omitempty"` // "times" (ended_at - started_at) or "media" (the replay's header)
+	ChatTrack       string  `json:"chat_track,omitempty"`    // bag path of chat.vtt
+	ChatMessages    int     `json:"chat_messages,omitempty"` // usable lines of chat.jsonl
+	ChatCues        int     `json:"chat_cues,omitempty"`     // messages with a time, shown over the replay
 
-	raw json.RawMessage
+	raw  json.RawMessage
+	chat *chatTranscript // what the viewer shows of the chat, once copied
 }
 
 // entry is one file of the bag: copied from a source object (Key set) or
@@ -51,6 +56,8 @@ type entry struct {
 	Size    int64 // exact for copies; an estimate for remuxed replays
 	ModTime time.Time
 	Remux   *hlsSource // set when the entry is an MP4 made from an HLS replay
+	Of      *Broadcast // the broadcast the file belongs to: copying it may teach the export more (learn.go)
+	Extra   int64      // bytes the export generates from it (chat.vtt), for part planning
 }
 
 // userPlan is everything needed to write one user's export.
@@ -185,7 +192,11 @@ func planBroadcast(ctx context.Context, src blob.Store, uid, bid string, files [
 		return nil, nil, nil, err
 	}
 	media = append([]entry{{Path: bagDir + "broadcast.json", Key: meta.Key, Size: meta.Size, ModTime: meta.ModTime}}, media...)
+	for i := range media {
+		media[i].Of = b
+	}
 	warn := describeMedia(b, bagDir, media)
+	warn = append(warn, planChatTrack(b, bagDir, media)...)
 	return b, media, warn, nil
 }
 
@@ -226,7 +237,7 @@ func ParseBroadcast(raw []byte) (*Broadcast, error) {
 	start, err1 := time.Parse(time.RFC3339, b.StartedAt)
 	end, err2 := time.Parse(time.RFC3339, b.EndedAt)
 	if err1 == nil && err2 == nil && end.After(start) {
-		b.DurationSeconds = end.Sub(start).Seconds()
+		b.DurationSeconds, b.DurationFrom = end.Sub(start).Seconds(), "times"
 	}
 	return &b, nil
 }
@@ -246,7 +257,7 @@ func remuxEntry(b *Broadcast, media []entry) entry {
 		}
 	}
 	return entry{
-		Path: "data/broadcasts/" + b.ID + "/replay.mp4", Size: size, ModTime: media[0].ModTime,
+		Path: "data/broadcasts/" + b.ID + "/replay.mp4", Size: size, ModTime: media[0].ModTime, Of: b,
 		Remux: &hlsSource{Playlist: playlist, Dir: hlsDir(playlist), Broadcast: b},
 	}
 }

@@ -143,11 +143,12 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 	}
 	now := r.opts.Now().UTC()
 	m := &Manifest{
-		Format: formatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
+		Format: formatVersion, FormatVersion: FormatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
 		CreatedAt: now.Format("2006-01-02T15:04:05Z"), SourceFingerprint: plan.Fingerprint,
 		Broadcasts: len(plan.Broadcasts), Omitted: plan.Omitted,
 	}
 	parts := splitParts(plan.Media, r.opts.MaxPartSize)
+	chats := newChatBudget()
 	for i, entries := range parts {
 		n := i + 1
 		key := partKey(uid, n, len(parts))
@@ -159,6 +160,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 		}
 		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
+		p.chats = chats
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
 			r.removeParts(ctx, m.Parts)

@@ -12,11 +12,14 @@ import (
 var viewerSource string
 
 // viewerTemplate renders index.html: a static page with no scripts, fonts or
-// network access, so it opens from disk years from now. html/template
-// escapes every title and name the users typed.
+// network access (its Content-Security-Policy forbids them), so it opens
+// from disk years from now. html/template escapes every title and name the
+// users typed, and the page isolates each one's direction (<bdi>,
+// dir="auto") so right-to-left text cannot reorder the text around it.
 var viewerTemplate = template.Must(template.New("viewer").Funcs(template.FuncMap{
 	"date":     viewerDate,
 	"duration": viewerDuration,
+	"chatView": newViewerChat,
 }).Parse(viewerSource))
 
 type viewerData struct {
@@ -53,6 +56,11 @@ func viewerDuration(sec float64) string {
 	if d <= 0 {
 		return "duration unknown"
 	}
+	return clock(d)
+}
+
+// clock formats d as m:ss or h:mm:ss, rounded down to the second.
+func clock(d time.Duration) string {
 	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	if h > 0 {
 		return fmt.Sprintf("%d:%02d:%02d", h, m, s)

@@ -20,7 +20,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-// Exit codes, as DESIGN.md fixes them.
+// Exit codes, as the README and docs/export.md ("Commands") document them for ops.
 const (
 	exitOK          = 0
 	exitFailed      = 1   // the run could not proceed
