@@ -1,9 +1,7 @@
 package export
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -133,14 +131,9 @@ func (r *runner) finish(ctx context.Context, runErr error) (*Report, error) {
 		rep.Error = runErr.Error()
 		rep.Interrupted = errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded)
 	}
-	body, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return rep, err
-	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if _, err := r.dst.Put(wctx, rep.Key(), bytes.NewReader(append(body, '\n')),
-		blob.PutOptions{ContentType: "application/json"}); err != nil && runErr == nil {
+	if _, err := blob.PutJSON(wctx, r.dst, rep.Key(), rep, blob.PutOptions{}); err != nil && runErr == nil {
 		runErr = fmt.Errorf("write run report %s: %w", rep.Key(), err)
 	}
 	r.opts.Log.Info("export finished", "run", rep.RunID, "exported", rep.Users.Exported,

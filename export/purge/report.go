@@ -1,9 +1,7 @@
 package purge
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -85,13 +83,8 @@ func (r *Report) finish(now time.Time, err error) {
 
 func (r *Report) store(ctx context.Context, dst blob.Store) error {
 	r.mu.Lock()
-	body, err := json.MarshalIndent(r, "", "  ")
-	r.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if _, err := dst.Put(ctx, r.Key(), bytes.NewReader(append(body, '\n')),
-		blob.PutOptions{ContentType: "application/json", IfNoneMatch: true}); err != nil {
+	defer r.mu.Unlock()
+	if _, err := blob.PutJSON(ctx, dst, r.Key(), r, blob.PutOptions{IfNoneMatch: true}); err != nil {
 		return fmt.Errorf("write report %s: %w", r.Key(), err)
 	}
 	return nil

@@ -6,13 +6,11 @@ package mailpittest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -208,40 +206,7 @@ func (s *Server) getJSON(t testing.TB, path string, v any) {
 
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvBinary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v; run scripts/install-mailpit", EnvBinary, p, err)
-		}
-		return p
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, "bin", "mailpit")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p
-	}
-	need.Missing(t, "mailpit not found: run scripts/install-mailpit (installs bin/mailpit), or set "+EnvBinary)
-	return ""
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working folder")
-		}
-		dir = parent
-	}
+	return need.Binary(t, "mailpit", EnvBinary, "scripts/install-mailpit")
 }
 
 func freeAddr() (string, error) {

@@ -9,8 +9,10 @@
 package need
 
 import (
+	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,4 +42,47 @@ func Program(t testing.TB, script string, names ...string) string {
 	}
 	Missing(t, names[0]+" not found on PATH: run "+script)
 	return ""
+}
+
+// Binary finds a program the project's own scripts build into bin/
+// (versitygw, mailpit): the path in the environment variable env, else
+// <module root>/bin/name, else name on $PATH; or stops the test as Missing,
+// naming the script that installs it.
+func Binary(t testing.TB, name, env, script string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v; run %s", env, p, err, script)
+		}
+		return p
+	}
+	if root, err := moduleRoot(); err == nil {
+		p := filepath.Join(root, "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	Missing(t, name+" not found: run "+script+" (installs bin/"+name+"), or set "+env)
+	return ""
+}
+
+// moduleRoot is the folder holding go.mod, above the test's working folder.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working folder")
+		}
+		dir = parent
+	}
 }

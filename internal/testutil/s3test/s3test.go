@@ -8,11 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,40 +57,7 @@ func Start(t testing.TB) *Server {
 
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvBinary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v; run scripts/install-versitygw", EnvBinary, p, err)
-		}
-		return p
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, "bin", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	need.Missing(t, "versitygw not found: run scripts/install-versitygw (installs bin/versitygw), or set "+EnvBinary)
-	return ""
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working folder")
-		}
-		dir = parent
-	}
+	return need.Binary(t, "versitygw", EnvBinary, "scripts/install-versitygw")
 }
 
 // Client returns an SDK client for the server, for checks that go around
