@@ -43,17 +43,13 @@ func exportCommand() *cli.Command {
 				Usage: "export only the user ids listed in this file, one per line"},
 			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
 				Usage: "split each export into numbered zip parts of about this size, e.g. 4GiB (0: one part)"},
-			&cli.StringFlag{Name: "remux", EnvVars: env("remux"), Value: "auto",
-				Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
-			&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
-				Usage: "the ffmpeg binary used for --remux"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
 			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
 				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
-		}, append(s3Flags(), profileFlags()...)...),
+		}, append(append(remuxFlags(), s3Flags()...), profileFlags()...)...),
 		Action: runExport,
 	}
 }
@@ -163,6 +159,17 @@ func readUserList(name string) (map[string]bool, error) {
 		ids[id] = true
 	}
 	return ids, sc.Err()
+}
+
+// remuxFlags are --remux and --ffmpeg, which plan takes too, to count
+// what remuxing reads.
+func remuxFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "remux", EnvVars: env("remux"), Value: "auto",
+			Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
+		&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
+			Usage: "the ffmpeg binary used for --remux"},
+	}
 }
 
 // remuxOptions resolves --remux and --ffmpeg: auto without ffmpeg quietly
