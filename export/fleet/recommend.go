@@ -178,7 +178,9 @@ func Recommend(c *Catalog, opts Options) (*Recommendation, error) {
 	r.Shards, r.Instance = s.shards, s.instance
 	r.WorkersPerShard = s.instance.VCPUs * o.WorkersPerVCPU
 	r.JobMemoryMiB = s.instance.JobMemoryMiB()
-	r.MemoryBudget = min(int64(r.WorkersPerShard)*16<<20, r.JobMemoryMiB<<20/2)
+	// Two part buffers per worker, one filling while one is sent, at
+	// most half the job's memory.
+	r.MemoryBudget = min(int64(r.WorkersPerShard)*2*blob.FirstPartSize(0), r.JobMemoryMiB<<20/2)
 	r.FleetVCPUs = s.shards * s.instance.VCPUs
 	r.FullestShard = s.fullest
 	r.LargestUserHours = w.largestSeconds / 3600
