@@ -120,7 +120,7 @@ func (c claim) holderDead() bool {
 
 // renewClaim extends the claim every third of its lifetime until stop.
 func (r *runner) renewClaim(ctx context.Context, uid, etag string, stop <-chan struct{}) {
-	t := time.NewTicker(r.opts.ClaimTTL / 3)
+	t := time.NewTicker(ClaimRenewal(r.opts.ClaimTTL))
 	defer t.Stop()
 	for {
 		select {

@@ -93,7 +93,7 @@ func (o Options) withDefaults() Options {
 		o.RetryBackoff = 2 * time.Second
 	}
 	if o.ClaimTTL <= 0 {
-		o.ClaimTTL = time.Minute
+		o.ClaimTTL = DefaultClaimTTL
 	}
 	if o.RunID == "" {
 		o.RunID = NewRunID(o.Now(), o.ShardIndex, o.ShardCount)
@@ -104,7 +104,18 @@ func (o Options) withDefaults() Options {
 // DefaultDrainTimeout is Options.DrainTimeout's default.
 const DefaultDrainTimeout = 90 * time.Second
 
+// WorkersPerCPU is the default number of workers per CPU: the work waits
+// on the network more than it computes.
+const WorkersPerCPU = 4
+
 // DefaultWorkers is the worker count used when none is given.
 func DefaultWorkers() int {
-	return min(max(4, 4*runtime.NumCPU()), 256)
+	return min(max(4, WorkersPerCPU*runtime.NumCPU()), 256)
 }
+
+// DefaultClaimTTL is the claim lifetime used when none is given.
+const DefaultClaimTTL = time.Minute
+
+// ClaimRenewal is how often a worker renews a claim of lifetime ttl while
+// it writes the user: every third of it, so one late renewal is survived.
+func ClaimRenewal(ttl time.Duration) time.Duration { return ttl / 3 }

@@ -174,16 +174,7 @@ func planFolder(ctx context.Context, src *blob.Folder, u User, remux bool, om *o
 func planBroadcast(ctx context.Context, src blob.Store, uid, bid string, files []blob.Info) (*Broadcast, []entry, []string, error) {
 	dir := "broadcasts/" + uid + "/" + bid + "/"
 	bagDir := "data/broadcasts/" + bid + "/"
-	var meta *blob.Info
-	var media []entry
-	for i := range files {
-		rel := strings.TrimPrefix(files[i].Key, dir)
-		if rel == "broadcast.json" {
-			meta = &files[i]
-			continue
-		}
-		media = append(media, entry{Path: bagDir + rel, Key: files[i].Key, Size: files[i].Size, ModTime: files[i].ModTime})
-	}
+	meta, media := broadcastEntries(dir, bagDir, files)
 	if meta == nil {
 		return nil, nil, nil, fmt.Errorf("missing broadcast.json in %s", dir)
 	}
@@ -191,7 +182,6 @@ func planBroadcast(ctx context.Context, src blob.Store, uid, bid string, files [
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	media = append([]entry{{Path: bagDir + "broadcast.json", Key: meta.Key, Size: meta.Size, ModTime: meta.ModTime}}, media...)
 	for i := range media {
 		media[i].Of = b
 	}

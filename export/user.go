@@ -156,7 +156,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 		hint := sizeOf(entries)
 		if n == len(parts) {
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
-			hint += 64 << 10
+			hint += bagFilesHint
 		}
 		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}

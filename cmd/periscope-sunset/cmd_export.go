@@ -42,10 +42,6 @@ func exportCommand() *cli.Command {
 				Usage: "export only the user ids listed in this file, one per line"},
 			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
 				Usage: "split each export into numbered zip parts of about this size, e.g. 4GiB (0: one part)"},
-			&cli.StringFlag{Name: "remux", EnvVars: env("remux"), Value: "auto",
-				Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
-			&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
-				Usage: "the ffmpeg binary used for --remux"},
 			&cli.BoolFlag{Name: "strict", EnvVars: env("strict"),
 				Usage: "fail a user on any omission (a broadcast or file that cannot be exported safely) instead of exporting the rest"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
@@ -59,7 +55,7 @@ func exportCommand() *cli.Command {
 				Usage: "object tag KEY=VALUE on every export part and manifest, for lifecycle rules (repeatable, at most 10)"},
 			&cli.StringFlag{Name: "source-expected-bucket-owner", EnvVars: env("source-expected-bucket-owner"), Category: "S3",
 				Usage: "account id that must own the --source bucket (checked first, then sent on every request)"},
-		}, append(s3Flags(), profileFlags()...)...),
+		}, append(append(remuxFlags(), s3Flags()...), profileFlags()...)...),
 		Action: runExport,
 	}
 }
@@ -196,6 +192,17 @@ func readUserList(name string) (map[string]bool, error) {
 		ids[id] = true
 	}
 	return ids, sc.Err()
+}
+
+// remuxFlags are --remux and --ffmpeg, which plan takes too, to count
+// what remuxing reads.
+func remuxFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "remux", EnvVars: env("remux"), Value: "auto",
+			Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
+		&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
+			Usage: "the ffmpeg binary used for --remux"},
+	}
 }
 
 // remuxOptions resolves --remux and --ffmpeg: auto without ffmpeg quietly

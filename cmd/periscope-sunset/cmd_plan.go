@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/export/fleet"
 	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
@@ -18,7 +19,8 @@ func planCommand() *cli.Command {
 			"counts users, broadcasts, objects and bytes with a histogram of per-user sizes, and\n" +
 			"recommends the shard count (the AWS Batch array size or Kubernetes completions), the\n" +
 			"Graviton instance size, workers and memory per shard, the estimated hours, and the S3\n" +
-			"requests of the run, explaining each figure.\n\n" +
+			"requests of the run, explaining each figure. Give it the export's --max-part-size and\n" +
+			"--remux, which change the requests.\n\n" +
 			"Examples:\n" +
 			"  periscope-sunset plan --source fixtures/sample\n" +
 			"  periscope-sunset plan --source s3://live/archive --deadline 48h --throughput-per-vcpu 40",
@@ -30,13 +32,13 @@ func planCommand() *cli.Command {
 				Usage: "MB/s (10^6 bytes) one vCPU exports, source to destination; the default is from the project's benchmark, made conservative"},
 			&cli.DurationFlag{Name: "deadline", EnvVars: env("deadline"), Value: fleet.DefaultDeadline,
 				Usage: "when the whole export must be done, e.g. 24h, 72h"},
-			&cli.IntFlag{Name: "workers-per-vcpu", EnvVars: env("workers-per-vcpu"), Value: 4,
+			&cli.IntFlag{Name: "workers-per-vcpu", EnvVars: env("workers-per-vcpu"), Value: export.WorkersPerCPU,
 				Usage: "the export's --workers per vCPU"},
 			&cli.StringFlag{Name: "max-part-size", EnvVars: env("max-part-size"), Value: "0",
 				Usage: "the export's --max-part-size, for the request count (0: one zip per user)"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("json"), Usage: "print the plan as JSON"},
 			drainFlag(defaultDrain, "reads stop at once; this bounds how long they may take"),
-		}, s3Flags()...),
+		}, append(remuxFlags(), s3Flags()...)...),
 		Action: runPlan,
 	}
 }
@@ -88,5 +90,12 @@ func planOptions(c *cli.Context) (fleet.Options, error) {
 		return opts, usagef(c, "--max-part-size: %v", err)
 	}
 	opts.MaxPartSize = size
+	// Remuxing reads an HLS replay twice; the export remuxes when ffmpeg
+	// is found here the same way.
+	mode, ffmpeg, err := remuxOptions(c)
+	if err != nil {
+		return opts, err
+	}
+	opts.Remux = mode != export.RemuxNever && ffmpeg != ""
 	return opts, nil
 }

@@ -15,9 +15,6 @@ import (
 // broadcastsPrefix is where the source archive keeps every user's media.
 const broadcastsPrefix = "broadcasts/"
 
-// listPageSize is how many keys one S3 ListObjectsV2 request returns.
-const listPageSize = 1000
-
 // Catalog is what a source archive holds, counted the way the export will
 // see it: the users of users.jsonl, each with the objects under its
 // broadcasts/<user_id>/ folder.
@@ -56,7 +53,8 @@ type Catalog struct {
 	ListedObjects int64 `json:"listed_objects"`
 	ScanRequests  int64 `json:"scan_requests"`
 
-	users []*userStat // users with broadcasts, in users.jsonl order
+	users    []*userStat           // users with broadcasts, in users.jsonl order
+	requests export.RequestOptions // what each user's requests were counted for
 	// problems found under each user's folder, kept until users.jsonl
 	// says whether the user is exported at all
 	userProblems map[string][]Problem
@@ -98,16 +96,23 @@ type userStat struct {
 	bytes      int64
 	files      int64
 	broadcasts int64
-	joined     bool // listed in users.jsonl
+	joined     bool                // listed in users.jsonl
+	req        export.UserRequests // its first export, as the export counts it
 }
 
 // EmptyUsers are the users with no broadcasts; each still gets an export.
 func (c *Catalog) EmptyUsers() int { return c.Users - c.UsersWithBroadcasts }
 
 // Scan reads src's catalog: users.jsonl, and one listing of broadcasts/.
-// It never reads media.
+// It never reads media. Each user's requests are counted for an export
+// with default options (one part per user, no remuxing).
 func Scan(ctx context.Context, src blob.Store) (*Catalog, error) {
-	c := &Catalog{Source: src.String(), userProblems: map[string][]Problem{}}
+	return ScanFor(ctx, src, export.RequestOptions{})
+}
+
+// ScanFor is Scan for an export run with opts.
+func ScanFor(ctx context.Context, src blob.Store, opts export.RequestOptions) (*Catalog, error) {
+	c := &Catalog{Source: src.String(), requests: opts, userProblems: map[string][]Problem{}}
 	byUser, err := c.listBroadcasts(ctx, src)
 	if err != nil {
 		return nil, err
@@ -122,7 +127,7 @@ func Scan(ctx context.Context, src blob.Store) (*Catalog, error) {
 			c.Orphans.Bytes += u.bytes
 		}
 	}
-	c.ScanRequests = 1 + max(1, ceilDiv(c.ListedObjects, listPageSize))
+	c.ScanRequests = 1 + blob.ListRequests(c.ListedObjects)
 	c.Histogram = histogram(c.users, c.EmptyUsers())
 	return c, nil
 }
@@ -149,6 +154,16 @@ func listChecked(ctx context.Context, src blob.Store, prefix string, fn func(blo
 func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[string]*userStat, error) {
 	byUser := map[string]*userStat{}
 	var lastFolder string
+	// A user's objects arrive together too: its requests are counted from
+	// them when the next user's begin.
+	var cur *userStat
+	var objects []blob.Info
+	count := func() {
+		if cur != nil {
+			cur.req = export.FirstExportRequests(cur.id, objects, c.requests)
+		}
+		objects = objects[:0]
+	}
 	err := listChecked(ctx, src, broadcastsPrefix, func(info blob.Info, err error) error {
 		c.ListedObjects++
 		if err != nil && !blob.IsRefused(err) {
@@ -183,6 +198,11 @@ func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[strin
 			u = &userStat{id: uid}
 			byUser[uid] = u
 		}
+		if u != cur {
+			count()
+			cur = u
+		}
+		objects = append(objects, info)
 		u.files++
 		u.bytes += info.Size
 		if folder := uid + "/" + bid; folder != lastFolder {
@@ -194,6 +214,7 @@ func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", where(src, broadcastsPrefix), err)
 	}
+	count()
 	return byUser, nil
 }
 

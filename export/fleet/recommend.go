@@ -41,14 +41,17 @@ type Options struct {
 	// retries and slow starts: the plan aims to finish in the rest.
 	// Default 0.25.
 	Headroom float64
-	// WorkersPerVCPU is the export's --workers per vCPU. Default 4, the
-	// export's own default.
+	// WorkersPerVCPU is the export's --workers per vCPU. Default
+	// export.WorkersPerCPU, the export's own default.
 	WorkersPerVCPU int
 	// RequestLatency is how long one S3 round trip keeps a worker waiting.
 	// Default 50ms: an assumption, not a measurement.
 	RequestLatency time.Duration
 	// MaxPartSize is the export's --max-part-size (0: one zip per user).
 	MaxPartSize int64
+	// Remux says the export will remux HLS replays (ffmpeg found and
+	// --remux not never): their playlists and segments are read twice.
+	Remux bool
 	// Instances are the sizes to choose from, smallest first. Default C7g().
 	Instances []InstanceType
 	// PreferredVCPUs is the instance size tried first for fleets of more
@@ -71,7 +74,7 @@ func (o Options) withDefaults() Options {
 		o.Headroom = 0.25
 	}
 	if o.WorkersPerVCPU <= 0 {
-		o.WorkersPerVCPU = 4
+		o.WorkersPerVCPU = export.WorkersPerCPU
 	}
 	if o.RequestLatency <= 0 {
 		o.RequestLatency = 50 * time.Millisecond
@@ -127,6 +130,7 @@ type Assumptions struct {
 	WorkersPerVCPU    int     `json:"workers_per_vcpu"`
 	RequestLatencyMS  float64 `json:"request_latency_ms"`
 	MaxPartSize       int64   `json:"max_part_size"`
+	Remux             bool    `json:"remux"`
 }
 
 // ShardLoad is one shard's share of the work.
@@ -140,7 +144,7 @@ type ShardLoad struct {
 
 // Plan scans src and recommends a fleet for it.
 func Plan(ctx context.Context, src blob.Store, opts Options) (*Recommendation, error) {
-	c, err := Scan(ctx, src)
+	c, err := ScanFor(ctx, src, opts.requestOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +158,9 @@ func Recommend(c *Catalog, opts Options) (*Recommendation, error) {
 		return nil, errors.New("no catalog")
 	}
 	o := opts.withDefaults()
+	if c.requests != o.requestOptions() {
+		return nil, fmt.Errorf("catalog counted for an export with %+v, not %+v: scan it again", c.requests, o.requestOptions())
+	}
 	w := newWorkload(c, o)
 	r := &Recommendation{
 		Catalog: c,
@@ -161,6 +168,7 @@ func Recommend(c *Catalog, opts Options) (*Recommendation, error) {
 			ThroughputPerVCPU: o.ThroughputPerVCPU, DeadlineHours: o.Deadline.Hours(),
 			Headroom: o.Headroom, WorkersPerVCPU: o.WorkersPerVCPU,
 			RequestLatencyMS: float64(o.RequestLatency) / float64(time.Millisecond), MaxPartSize: o.MaxPartSize,
+			Remux: o.Remux,
 		},
 		ExportBytes:    w.bytes,
 		TargetHours:    o.Deadline.Hours() * (1 - o.Headroom),
@@ -170,7 +178,9 @@ func Recommend(c *Catalog, opts Options) (*Recommendation, error) {
 	r.Shards, r.Instance = s.shards, s.instance
 	r.WorkersPerShard = s.instance.VCPUs * o.WorkersPerVCPU
 	r.JobMemoryMiB = s.instance.JobMemoryMiB()
-	r.MemoryBudget = min(int64(r.WorkersPerShard)*16<<20, r.JobMemoryMiB<<20/2)
+	// Two part buffers per worker, one filling while one is sent, at
+	// most half the job's memory.
+	r.MemoryBudget = min(int64(r.WorkersPerShard)*2*blob.FirstPartSize(0), r.JobMemoryMiB<<20/2)
 	r.FleetVCPUs = s.shards * s.instance.VCPUs
 	r.FullestShard = s.fullest
 	r.LargestUserHours = w.largestSeconds / 3600
@@ -208,10 +218,12 @@ type userWork struct {
 
 func newWorkload(c *Catalog, o Options) *workload {
 	w := &workload{c: c, rate: o.ThroughputPerVCPU, latency: o.RequestLatency.Seconds()}
-	add := func(id string, bytes, files, broadcasts int64, n int64) userWork {
+	renewal := export.ClaimRenewal(export.DefaultClaimTTL)
+	add := func(id string, req export.UserRequests, n int64) userWork {
 		var one Requests
-		one.addUser(bytes, files, broadcasts, o.MaxPartSize, w.rate)
-		u := userWork{id: id, bytes: exportSize(bytes, files), roundTrips: one.roundTrips()}
+		one.addUser(req)
+		u := userWork{id: id, bytes: req.Bytes, roundTrips: one.roundTrips()}
+		one.Claims += renewals(req.Bytes, w.rate, renewal) // in the background: no round trips
 		w.requests.add(one, n)
 		w.bytes += n * u.bytes
 		w.roundTrips += n * u.roundTrips
@@ -219,10 +231,10 @@ func newWorkload(c *Catalog, o Options) *workload {
 		return u
 	}
 	for _, s := range c.users {
-		w.perUser = append(w.perUser, add(s.id, s.bytes, s.files, s.broadcasts, 1))
+		w.perUser = append(w.perUser, add(s.id, s.req, 1))
 	}
 	if n := int64(c.EmptyUsers()); n > 0 {
-		w.empty = add("", 0, 0, 0, n)
+		w.empty = add("", export.FirstExportRequests("", nil, c.requests), n)
 	}
 	return w
 }
@@ -321,10 +333,10 @@ func (w *workload) loads(it InstanceType, n int, workers float64) sizing {
 
 // roundTrips are the requests of one user that a worker waits on one after
 // another: all but the parts (sent in parallel while the zip streams) and
-// the claim renewals (sent in the background). The 2 are the claim's PUT
-// and its DELETE.
+// the claim renewals (sent in the background, and not counted in r yet):
+// the claim's PUT and DELETE are waited on.
 func (r Requests) roundTrips() int64 {
-	return r.SourceGet + r.SourceList + r.DestGet + r.DestPut + r.Multipart + r.DestList + 2
+	return r.SourceGet + r.SourceList + r.DestGet + r.DestPut + r.Multipart + r.DestList + r.Claims + r.DestDelete
 }
 
 // add adds n times one user's requests.
@@ -337,6 +349,7 @@ func (r *Requests) add(one Requests, n int64) {
 	r.Parts += n * one.Parts
 	r.DestList += n * one.DestList
 	r.Claims += n * one.Claims
+	r.DestDelete += n * one.DestDelete
 }
 
 func notes(r *Recommendation) []string {
@@ -369,4 +382,8 @@ func notes(r *Recommendation) []string {
 			c.StrayKeys))
 	}
 	return out
+}
+
+func (o Options) requestOptions() export.RequestOptions {
+	return export.RequestOptions{MaxPartSize: o.MaxPartSize, Remux: o.Remux}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/export"
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
 // catalogOf builds a catalog as Scan would from users with broadcasts and a
@@ -16,11 +17,29 @@ func catalogOf(users []*userStat, empty int) *Catalog {
 	c := &Catalog{Source: "test"}
 	for _, u := range users {
 		u.joined = true
+		if u.req == (export.UserRequests{}) {
+			u.req = modelRequests(u)
+		}
 		c.add(u)
 	}
 	c.Users += empty
 	c.Histogram = histogram(c.users, empty)
 	return c
+}
+
+// modelRequests is the first export the hand-worked figures below assume
+// of a user: its files in broadcast folders, broadcast.json read twice, and
+// a zip of its source bytes plus 4,096 bytes and 256 per file, uploaded by
+// the S3 store's rule. The export's own count (export.FirstExportRequests)
+// is checked against a real export by the planner test in
+// cmd/periscope-sunset; these tests check the fleet arithmetic on top.
+func modelRequests(u *userStat) export.UserRequests {
+	size := u.bytes + 4096 + 256*u.files
+	put, mp, parts := blob.UploadRequests(size, size)
+	return export.UserRequests{
+		SourceGet: u.files + u.broadcasts, SourceList: blob.ListRequests(u.files), DestGet: 1,
+		DestPut: put + 1, Multipart: mp, Parts: parts, Claims: 1, DestDelete: 1, Bytes: size,
+	}
 }
 
 func near(got, want float64) bool { return math.Abs(got-want) <= 1e-6*math.Max(1, math.Abs(want)) }
@@ -65,7 +84,7 @@ func TestRecommend(t *testing.T) {
 				// users.jsonl twice, a report.
 				want(t, "requests", r.Requests, Requests{
 					SourceGet: 4, SourceList: 10_000_000, DestGet: 10_000_000, DestPut: 20_000_000,
-					Claims: 10_000_000, Reports: 2,
+					Claims: 10_000_000, Reports: 2, DestDelete: 10_000_000,
 					PutClass: 40_000_002, GetClass: 10_000_004, Total: 50_000_006,
 				})
 			},

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/periscope-sunset/periscope-sunset/export"
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
 // WriteText prints the recommendation for a person: every figure with the
@@ -128,20 +131,26 @@ func (r *Recommendation) whyHours() string {
 
 func (r *Recommendation) writeRequests(w io.Writer) {
 	q := r.Requests
+	first := byteSize(blob.FirstPartSize(0))
+	remux := ""
+	if r.Assumptions.Remux {
+		remux = ", an HLS replay's playlist and segments twice (copy, then remux)"
+	}
 	fmt.Fprintln(w, "\nS3 requests of a first run (a rerun costs only each user's LIST, broadcast.json GETs and manifest GET for the users already done)")
 	rows := []struct {
 		name string
 		n    int64
 		why  string
 	}{
-		{"source GET", q.SourceGet, "one per source object, each broadcast.json twice (plan, then copy), users.jsonl twice per shard"},
-		{"source LIST", q.SourceList, "one ListObjectsV2 page per 1,000 objects in a user's folder, at least one per user"},
+		{"source GET", q.SourceGet, "one per source object, each broadcast.json twice (plan, then copy)" + remux + ", users.jsonl twice per shard"},
+		{"source LIST", q.SourceList, "one ListObjectsV2 page per " + count(blob.ListPageSize) + " objects in a user's folder, at least one per user"},
 		{"manifest GET", q.DestGet, "one per user: is its export already done?"},
-		{"single PUT", q.DestPut, "uploads under the first part size (8 MiB): small zips, and every manifest.json"},
-		{"multipart", q.Multipart, "CreateMultipartUpload + CompleteMultipartUpload for each zip of 8 MiB or more"},
-		{"parts", q.Parts, "UploadPart: 8 MiB parts, larger for zips over about 70 GiB so they fit 9,000 parts"},
+		{"single PUT", q.DestPut, "uploads under the first part size (" + first + "): small zips, and every manifest.json"},
+		{"multipart", q.Multipart, "CreateMultipartUpload + CompleteMultipartUpload for each zip of " + first + " or more"},
+		{"parts", q.Parts, "UploadPart: " + first + " parts, larger for zips over about 70 GiB so they fit 9,000 parts"},
 		{"dest LIST", q.DestList, "none on a first run; a re-exported user, or one retried after a kill, adds two"},
-		{"claims", q.Claims, "per user, one lease PUT (then a DELETE, which S3 does not charge), renewed every 20 s while its export is written"},
+		{"claims", q.Claims, fmt.Sprintf("per user, one lease PUT (then a DELETE, which S3 does not charge), renewed every %s while its export is written",
+			export.ClaimRenewal(export.DefaultClaimTTL))},
 		{"run reports", q.Reports, "one PUT per shard"},
 	}
 	for _, row := range rows {
