@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
@@ -74,10 +75,16 @@ func ReadManifest(ctx context.Context, dst blob.Store, uid string) (*Manifest, e
 	if err := json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&m); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestKey(uid), err)
 	}
-	if m.Format != formatVersion {
-		return &m, fmt.Errorf("%s: format %q, want %q", manifestKey(uid), m.Format, formatVersion)
+	if !slices.Contains(readableFormats, m.Format) {
+		return &m, fmt.Errorf("%s: format %q, want one of %q", manifestKey(uid), m.Format, readableFormats)
 	}
 	return &m, nil
 }
+
+// readableFormats are the manifest formats this version reads: every
+// version so far, since each only added files and fields. Exports of an
+// older format stay downloadable and verifiable; the next export run
+// redoes them in the current one (see tryUser).
+var readableFormats = []string{"periscope-sunset/export/v1", formatVersion}
 
 func isNotExist(err error) bool { return errors.Is(err, blob.ErrNotExist) }

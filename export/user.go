@@ -53,7 +53,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	}
 	old, err := ReadManifest(ctx, r.dst, u.ID)
 	switch {
-	case err == nil && old.SourceFingerprint == plan.Fingerprint:
+	case err == nil && old.SourceFingerprint == plan.Fingerprint && old.Format == formatVersion:
 		o.Status = StatusSkipped
 		return o, nil
 	case err != nil && !isNotExist(err) && old == nil:

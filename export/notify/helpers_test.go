@@ -24,7 +24,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/mailpittest"
 )
 
-var testSecret = []byte("0123456789abcdef0123456789abcdef")
+var testSecret = []byte("q7Vb2Lx9RmT4cWz8NpK3hYd6FgJ1sAe5")
 
 const baseURL = "https://download.example.com"
 

@@ -149,13 +149,13 @@ func TestNotifyLostConnectionKeepsClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := portal.NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	signer, _ := portal.NewSigner([]byte("q7Vb2Lx9RmT4cWz8NpK3hYd6FgJ1sAe5"))
 	opts := Options{BaseURL: "https://download.example.com", Signer: signer, From: "exports@example.com",
 		Sender: s, Rate: 1000, Backoff: time.Millisecond}
 	for range 2 {
 		rep, err := Run(ctx, src, dst, opts)
 		if err == nil || rep.Count(StatusUnknown) != 1 {
-			t.Fatalf("lost connection: counts %v, err %v; want alice unknown and a partial error", rep.Counts, err)
+			t.Fatalf("lost connection: counts %v, users %+v, err %v; want alice unknown and a partial error", rep.Counts, rep.Users, err)
 		}
 		rec, _, err := readRecord(ctx, dst, "alice")
 		if err != nil || rec.State != stateSending {
