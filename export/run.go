@@ -142,6 +142,9 @@ func (r *runner) exportAll(ctx context.Context) error {
 		}
 		seen.add(u.ID)
 		g.Go(func() error {
+			if b, ok := r.opts.Progress.(Beginner); ok {
+				b.Begin(u.ID)
+			}
 			r.done(r.exportUser(gctx, u))
 			return nil
 		})

@@ -53,7 +53,7 @@ func exportCommand() *cli.Command {
 				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
-		}, append(s3Flags(), profileFlags()...)...),
+		}, append(s3Flags(), append(profileFlags(), metricsFlag())...)...),
 		Action: runExport,
 	}
 }
@@ -78,6 +78,10 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	defer stopProfiles()
+	reg, err := startMetrics(c, &cfg)
+	if err != nil {
+		return err
+	}
 	src, err := openStore(ctx, c, "source", cfg)
 	if err != nil {
 		return err
@@ -95,6 +99,9 @@ func runExport(c *cli.Context) error {
 		return usagef(c, "--progress: %v", err)
 	}
 	opts.Progress, opts.Log = prog, log
+	if reg != nil {
+		opts.Progress = reg.Export(prog)
+	}
 	rep, err := export.Run(ctx, src, dst, opts)
 	prog.Close()
 	if rep != nil {

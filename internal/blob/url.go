@@ -32,6 +32,11 @@ type S3Config struct {
 	// Credentials, when set, replace the chain's credentials. Tests use it
 	// to give static keys without touching the process environment.
 	Credentials aws.CredentialsProvider
+	// OnRequest, when set, is called after every HTTP attempt (retries
+	// included) with the S3 operation and the response status (0 when no
+	// response came). Metrics use it; it must be fast and safe for
+	// concurrent use.
+	OnRequest func(op string, status int)
 }
 
 // Open returns the store named by raw: a local path, a file:// URL or an
