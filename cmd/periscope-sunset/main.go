@@ -57,6 +57,7 @@ func newApp() *cli.App {
 			notifyCommand(),
 			purgeCommand(),
 			serveCommand(),
+			dashboardCommand(),
 			fixturesCommand(),
 			signupsCommand(),
 			delistCommand(),

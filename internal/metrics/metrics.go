@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ const Namespace = "periscope_sunset"
 // call New.
 type Registry struct {
 	reg *prometheus.Registry
+	own []prometheus.Collector // ours, for Describe
 
 	exportUsers   *prometheus.CounterVec
 	exportBytes   prometheus.Counter
@@ -40,7 +42,7 @@ func New(budget *blob.Budget) *Registry {
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := func(sub, name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help}, labels)
-		r.reg.MustRegister(c)
+		r.add(c)
 		return c
 	}
 	r.exportUsers = counter("export", "users_total", "Users finished by this process, by outcome (exported, skipped, failed).", "outcome")
@@ -48,7 +50,7 @@ func New(budget *blob.Budget) *Registry {
 		Help: "Export bytes packed by this process."})
 	r.usersInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: "export", Name: "users_in_flight",
 		Help: "Users whose export is running now."})
-	r.reg.MustRegister(r.exportBytes, r.usersInFlight)
+	r.add(r.exportBytes, r.usersInFlight)
 	r.s3Requests = counter("s3", "requests_total", "S3 HTTP attempts (retries included) by operation and status (0: no response).", "operation", "status")
 	r.s3Retries = counter("s3", "retries_total", "S3 attempts that failed in a way the SDK retries (no response, 429, 5xx).", "operation")
 	r.s3Throttles = counter("s3", "throttles_total", "S3 attempts refused as throttled (503 SlowDown, 429).", "operation")
@@ -60,13 +62,24 @@ func New(budget *blob.Budget) *Registry {
 			Help: "Bytes held in upload buffers now (memory budget in use)."}, func() float64 { return float64(budget.Used()) })
 		r.budgetLimit = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "memory_budget_bytes",
 			Help: "The memory budget for upload buffers (--memory-budget)."}, func() float64 { return float64(budget.Limit()) })
-		r.reg.MustRegister(r.budgetInUse, r.budgetLimit)
+		r.add(r.budgetInUse, r.budgetLimit)
 	}
 	return r
 }
 
+func (r *Registry) add(cs ...prometheus.Collector) {
+	r.reg.MustRegister(cs...)
+	r.own = append(r.own, cs...)
+}
+
 // Register adds more collectors (the dashboard's fleet numbers).
-func (r *Registry) Register(c prometheus.Collector) error { return r.reg.Register(c) }
+func (r *Registry) Register(c prometheus.Collector) error {
+	if err := r.reg.Register(c); err != nil {
+		return err
+	}
+	r.own = append(r.own, c)
+	return nil
+}
 
 // Handler serves the registry in the Prometheus text format.
 func (r *Registry) Handler() http.Handler {
@@ -76,14 +89,27 @@ func (r *Registry) Handler() http.Handler {
 // Gatherer exposes the registry to tests and tools.
 func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
 
-// Describe lists every registered metric's description.
-func (r *Registry) Describe(ch chan<- *prometheus.Desc) {
-	// A Registry is not itself a Collector; ask each of ours.
-	for _, c := range []prometheus.Collector{r.exportUsers, r.exportBytes, r.usersInFlight, r.s3Requests,
-		r.s3Retries, r.s3Throttles, r.portal, r.notifyUsers, r.gateDecisions} {
-		c.Describe(ch)
+// Names lists the name of every periscope-sunset metric the registry
+// can report, series or not: what alert rules and dashboards may use.
+func (r *Registry) Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range r.own {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
 	}
+	return names
 }
+
+// fqName finds the name in a Desc's String (Desc has no accessor).
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
 // S3Request is a blob.S3Config.OnRequest hook.
 func (r *Registry) S3Request(op string, status int) {
@@ -101,3 +127,5 @@ func (r *Registry) S3Request(op string, status int) {
 func (r *Registry) GateDecision(route, outcome string) {
 	r.gateDecisions.WithLabelValues(route, outcome).Inc()
 }
+
+func fmtShard(i, n int) string { return strconv.Itoa(i) + "/" + strconv.Itoa(n) }
