@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -260,16 +261,19 @@ func rate(pts []Point) float64 {
 	return float64(last.Users-first.Users) / h
 }
 
+// readState reads the flag, the runbook and the new audit events; each
+// part is shown even when another cannot be read (no schedule yet).
 func (c *Collector) readState(ctx context.Context, s *Snapshot) error {
 	st := c.o.State
+	var errs []error
 	var err error
+	if s.Signups, err = st.Flag(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if s.Plan, s.Steps, err = st.Status(ctx); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	s.NextAction = nextAction(s.Steps)
-	if s.Signups, err = st.Flag(ctx); err != nil {
-		return err
-	}
 	err = st.AuditAfter(ctx, c.auditLast, func(e sunset.Event) error {
 		c.auditLast = e.ID
 		switch e.Action {
@@ -281,7 +285,7 @@ func (c *Collector) readState(ctx context.Context, s *Snapshot) error {
 		return nil
 	})
 	s.Downloads, s.LastVerify = c.downloads, c.verify
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // nextAction says what ops should do next, from the first step not done.
