@@ -22,6 +22,7 @@ var cliInputs = []struct{ service, operation, file string }{
 	{"iam", "CreateRole", "aws-batch/job-role.json"},
 	{"iam", "CreateRole", "aws-batch/instance-role.json"},
 	{"iam", "CreateRole", "kubernetes/irsa-role.json"},
+	{"s3api", "PutBucketLifecycleConfiguration", "s3-lifecycle.json"},
 }
 
 func readJSON(t *testing.T, name string, v any) {

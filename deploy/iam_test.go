@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -74,9 +75,21 @@ func readPolicy(t *testing.T) policyDoc {
 	return p
 }
 
+// kmsActions are all the KMS the export may use: S3 asks KMS for a data
+// key to encrypt each object (or part) it stores under SSE-KMS, and to
+// decrypt one for each read and to complete a multipart upload.
+var kmsActions = []string{"kms:GenerateDataKey", "kms:Decrypt"}
+
+// kmsKeyARN is one KMS key by its id: not an alias (which can be pointed
+// at another key) and not a wildcard.
+var kmsKeyARN = regexp.MustCompile(`^arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$`)
+
+// s3Service is S3's name in a kms:ViaService condition.
+var s3Service = regexp.MustCompile(`^s3\.[a-z0-9-]+\.amazonaws\.com$`)
+
 // TestIAMPolicyIsLeastPrivilege checks the policy document itself: no S3
-// wildcard actions, no S3 action on every resource, nothing but Allow, and
-// the source never writable.
+// wildcard actions, no S3 action on every resource, nothing but Allow, the
+// source never writable, and KMS only to use one key through S3.
 func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 	p := readPolicy(t)
 	if p.Version != "2012-10-17" || len(p.Statement) == 0 {
@@ -93,9 +106,13 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 			if a == "*" || a == "s3:*" || strings.HasSuffix(a, "*") {
 				t.Errorf("%s: wildcard action %s", st.Sid, a)
 			}
-			if !strings.HasPrefix(a, "s3:") {
-				t.Errorf("%s: action %s is not S3: the export needs nothing else", st.Sid, a)
+			if !strings.HasPrefix(a, "s3:") && !slices.Contains(kmsActions, a) {
+				t.Errorf("%s: action %s is neither S3 nor %v: the export needs nothing else", st.Sid, a, kmsActions)
 			}
+		}
+		if slices.ContainsFunc(st.Action, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+			checkKMSStatement(t, st.Sid, st.Action, st.Resource, st.Condition)
+			continue
 		}
 		for _, r := range st.Resource {
 			if r == "*" || r == "arn:aws:s3:::*" || !strings.HasPrefix(r, "arn:aws:s3:::") {
@@ -108,6 +125,73 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 		}
 		if slices.Contains(st.Action, "s3:ListBucket") && len(st.Condition["StringLike"]["s3:prefix"]) == 0 {
 			t.Errorf("%s: s3:ListBucket without an s3:prefix condition lists the whole bucket", st.Sid)
+		}
+	}
+}
+
+// checkKMSStatement checks a statement that grants KMS: only kmsActions,
+// only on named keys, only when S3 makes the call on the role's behalf.
+func checkKMSStatement(t *testing.T, sid string, actions, resources strs, cond map[string]map[string]strs) {
+	t.Helper()
+	if slices.ContainsFunc(actions, func(a string) bool { return !slices.Contains(kmsActions, a) }) {
+		t.Errorf("%s: KMS statement grants %v: want only %v", sid, actions, kmsActions)
+	}
+	for _, r := range resources {
+		if !kmsKeyARN.MatchString(r) {
+			t.Errorf("%s: KMS resource %s: want one key's ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", sid, r)
+		}
+	}
+	via := cond["StringEquals"]["kms:ViaService"]
+	if len(via) == 0 || slices.ContainsFunc(via, func(v string) bool { return !s3Service.MatchString(v) }) {
+		t.Errorf("%s: KMS use not limited to S3 (Condition StringEquals kms:ViaService s3.REGION.amazonaws.com): %v", sid, via)
+	}
+}
+
+// TestIAMPolicyCoversEncryption checks that what the deployments ask of
+// S3 is allowed: SSE-KMS with their key needs kms:GenerateDataKey and
+// kms:Decrypt on exactly that key, and object tags need
+// s3:PutObjectTagging on the destination.
+func TestIAMPolicyCoversEncryption(t *testing.T) {
+	p := readPolicy(t)
+	var def jobDefinition
+	readJSON(t, "aws-batch/job-definition.json", &def)
+	benv := map[string]string{}
+	for _, kv := range def.ContainerProperties.Environment {
+		benv[kv.Name] = kv.Value
+	}
+	kenv := readKubernetes(t).job.Spec.Template.Spec.Containers[0].Env
+	deployments := map[string]struct {
+		env  func(string) string
+		dest string
+	}{
+		"Batch":      {func(n string) string { return benv[n] }, def.Parameters["dest"]},
+		"Kubernetes": {func(n string) string { return envValue(kenv, n) }, envValue(kenv, "PERISCOPE_SUNSET_DEST")},
+	}
+	for what, d := range deployments {
+		env := d.env
+		if env("PERISCOPE_SUNSET_SSE") != "aws:kms" {
+			t.Errorf("%s: PERISCOPE_SUNSET_SSE = %q, want aws:kms", what, env("PERISCOPE_SUNSET_SSE"))
+		}
+		key := env("PERISCOPE_SUNSET_SSE_KMS_KEY_ID")
+		if !kmsKeyARN.MatchString(key) {
+			t.Errorf("%s: PERISCOPE_SUNSET_SSE_KMS_KEY_ID %q: want the key's ARN, which the policy can name", what, key)
+		}
+		for _, a := range kmsActions {
+			if !p.grants(a, key, "") {
+				t.Errorf("%s: the policy does not grant %s on %s", what, a, key)
+			}
+		}
+		if env("PERISCOPE_SUNSET_TAG") == "" {
+			t.Errorf("%s: no PERISCOPE_SUNSET_TAG: the lifecycle rule (s3-lifecycle.json) expires tagged exports only", what)
+		}
+		b, pre := s3Parts(t, d.dest)
+		if !p.grants("s3:PutObjectTagging", "arn:aws:s3:::"+b+"/"+pre+"/*", "") {
+			t.Errorf("%s: tags on the exports need s3:PutObjectTagging under %s", what, d.dest)
+		}
+		for _, owner := range []string{"PERISCOPE_SUNSET_EXPECTED_BUCKET_OWNER", "PERISCOPE_SUNSET_SOURCE_EXPECTED_BUCKET_OWNER"} {
+			if !regexp.MustCompile(`^[0-9]{12}$`).MatchString(env(owner)) {
+				t.Errorf("%s: %s = %q, want the 12-digit account id", what, owner, env(owner))
+			}
 		}
 	}
 }

@@ -104,6 +104,12 @@ func decodeStrict(data []byte, v reflect.Value, at string, lower bool) error {
 		v.Set(reflect.New(v.Type().Elem()))
 		return decodeStrict(data, v.Elem(), at, lower)
 	}
+	if _, ok := v.Addr().Interface().(json.Unmarshaler); ok { // time.Time
+		if err := json.Unmarshal(data, v.Addr().Interface()); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		return nil
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		var obj map[string]json.RawMessage

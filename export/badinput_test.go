@@ -2,80 +2,198 @@ package export
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/names"
 )
 
-// Each case breaks the sample archive in one way. The broken user must fail
-// with a reason naming it and the problem; every other user must still be
-// exported and verify; nothing may be written for the broken user.
-func TestBadInputCostsOnlyThatUser(t *testing.T) {
+// What a case of bad input costs.
+type badCost int
+
+const (
+	costLine      badCost = iota // a users.jsonl line that cannot be used: a failure
+	costDuplicate                // a repeated id: reported as a duplicate, not a failure
+	costOmission                 // a broadcast or file: omitted, the rest exported
+)
+
+type badInputCase struct {
+	name   string
+	user   string // the user concerned
+	cost   badCost
+	break_ func(t *testing.T, src string)
+	reason string // must appear in the failure or omission
+}
+
+func badInputCases(t *testing.T) []badInputCase {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("not yours"), 0o644)
-	cases := []struct {
-		name   string
-		user   string // the user that must fail
-		break_ func(t *testing.T, src string)
-		reason string // must appear in the failure
-	}{
-		{"malformed users.jsonl line", "", func(t *testing.T, src string) {
+	return []badInputCase{
+		{"malformed users.jsonl line", "", costLine, func(t *testing.T, src string) {
 			appendLine(t, src, `{"id": "broken",`)
 		}, "users.jsonl line 11"},
-		{"id outside the allowed pattern", "../evil", func(t *testing.T, src string) {
+		{"id outside the allowed pattern", "../evil", costLine, func(t *testing.T, src string) {
 			appendLine(t, src, `{"id":"../evil","username":"x"}`)
 		}, "invalid user id"},
-		{"duplicate user id", "bob_1", func(t *testing.T, src string) {
+		{"duplicate user id", "bob_1", costDuplicate, func(t *testing.T, src string) {
 			appendLine(t, src, `{"id":"bob_1","username":"again"}`)
 		}, "duplicate user id"},
-		{"broadcast without broadcast.json", "frank", func(t *testing.T, src string) {
+		{"broadcast without broadcast.json", "frank", costOmission, func(t *testing.T, src string) {
 			os.Remove(filepath.Join(oneBroadcast(t, src, "frank"), "broadcast.json"))
 		}, "missing broadcast.json"},
-		{"broadcast.json not JSON", "frank", func(t *testing.T, src string) {
+		{"broadcast.json not JSON", "frank", costOmission, func(t *testing.T, src string) {
 			os.WriteFile(filepath.Join(oneBroadcast(t, src, "frank"), "broadcast.json"), []byte("{nope"), 0o644)
 		}, "not a JSON object"},
-		{"broadcast id outside the pattern", "frank", func(t *testing.T, src string) {
+		{"broadcast id outside the pattern", "frank", costOmission, func(t *testing.T, src string) {
 			os.Rename(oneBroadcast(t, src, "frank"), filepath.Join(src, "broadcasts", "frank", "b@d id"))
 		}, "invalid broadcast id"},
-		{"symlink out of the source root", "frank", func(t *testing.T, src string) {
+		{"symlink out of the source root", "frank", costOmission, func(t *testing.T, src string) {
 			os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(oneBroadcast(t, src, "frank"), "chat.jsonl.x"))
 		}, "chat.jsonl.x"},
-		{"dangling media file", "frank", func(t *testing.T, src string) {
+		{"dangling media file", "frank", costOmission, func(t *testing.T, src string) {
 			replay := filepath.Join(oneBroadcast(t, src, "frank"), "replay.mp4")
 			os.Remove(replay)
 			os.Symlink(filepath.Join(src, "gone.mp4"), replay)
 		}, "replay.mp4"},
-		{"name with a control character", "frank", func(t *testing.T, src string) {
+		{"name with a control character", "frank", costOmission, func(t *testing.T, src string) {
 			os.WriteFile(filepath.Join(oneBroadcast(t, src, "frank"), "a\nb.txt"), []byte("x"), 0o644)
 		}, "unsafe path"},
+		{"name that reorders itself", "frank", costOmission, func(t *testing.T, src string) {
+			os.WriteFile(filepath.Join(oneBroadcast(t, src, "frank"), "clip\u202Egpj.exe"), []byte("x"), 0o644)
+		}, `clip\u202Egpj.exe`},
+		{"FIFO as a media file", "frank", costOmission, func(t *testing.T, src string) {
+			must(t, syscall.Mkfifo(filepath.Join(oneBroadcast(t, src, "frank"), "thumbnail.jpg.fifo"), 0o644))
+		}, "named pipe"},
 	}
-	for _, tc := range cases {
+}
+
+// Each case breaks the sample archive in one way. A bad users.jsonl line
+// fails with a reason naming it; a bad broadcast or file is omitted with
+// its reason and the user is exported; every other user is still exported
+// and verifies; nothing is written for a failed line.
+func TestBadInputCostsOnlyItself(t *testing.T) {
+	for _, tc := range badInputCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			srcDir, dstDir := copySample(t), t.TempDir()
 			good := sampleUsers(t, srcDir)
 			tc.break_(t, srcDir)
 			dst := fileStore(t, dstDir)
-			rep := runExport(t, fileStore(t, srcDir), dst, Options{})
-			if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Reason, tc.reason) ||
-				rep.Failures[0].User != tc.user {
-				t.Fatalf("failures %+v, want one for user %q mentioning %q", rep.Failures, tc.user, tc.reason)
+			var rep *Report
+			noHang(t, "export", func() { rep = runExport(t, fileStore(t, srcDir), dst, Options{}) })
+			switch tc.cost {
+			case costLine:
+				if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Reason, tc.reason) ||
+					rep.Failures[0].User != tc.user {
+					t.Fatalf("failures %+v, want one for user %q mentioning %q", rep.Failures, tc.user, tc.reason)
+				}
+			case costDuplicate:
+				if len(rep.Failures) != 0 || rep.Users.Duplicates != 1 || len(rep.Duplicates) != 1 ||
+					rep.Duplicates[0].User != tc.user || !strings.Contains(rep.Duplicates[0].Reason, tc.reason) {
+					t.Fatalf("failures %+v duplicates %d %+v, want one duplicate of %s", rep.Failures,
+						rep.Users.Duplicates, rep.Duplicates, tc.user)
+				}
+			case costOmission:
+				if len(rep.Failures) != 0 {
+					t.Fatalf("failures %+v, want none: the broken part is omitted", rep.Failures)
+				}
+				checkOmitted(t, rep, dst, tc.user, tc.reason)
 			}
-			good = slices.DeleteFunc(good, func(u string) bool { return u == tc.user })
+			if tc.cost == costLine {
+				good = slices.DeleteFunc(good, func(u string) bool { return u == tc.user })
+			}
 			exported, err := ListExported(context.Background(), dst)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := len(good); len(exported) != want && !(tc.user == "bob_1" && len(exported) == want+1) {
-				t.Fatalf("exported %v, want the %d good users", exported, want)
+			if !slices.Equal(exported, sorted(good)) {
+				t.Fatalf("exported %v, want %v", exported, sorted(good))
 			}
 			if _, err := Verify(context.Background(), dst, VerifyOptions{}); err != nil {
-				t.Fatalf("verify the others: %v", err)
+				t.Fatalf("verify: %v", err)
 			}
 			checkOnlyUserFolders(t, dstDir, exported)
 		})
 	}
+}
+
+// With --strict, any omission fails the user, as it did before omissions.
+func TestStrictFailsTheUserOnAnyOmission(t *testing.T) {
+	for _, tc := range badInputCases(t) {
+		if tc.cost != costOmission {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			srcDir, dstDir := copySample(t), t.TempDir()
+			tc.break_(t, srcDir)
+			dst := fileStore(t, dstDir)
+			var rep *Report
+			noHang(t, "export", func() { rep = runExport(t, fileStore(t, srcDir), dst, Options{Strict: true}) })
+			if len(rep.Failures) != 1 || rep.Failures[0].User != tc.user ||
+				!strings.Contains(rep.Failures[0].Reason, tc.reason) || !strings.Contains(rep.Failures[0].Reason, "--strict") {
+				t.Fatalf("failures %+v, want one for %s mentioning %q and --strict", rep.Failures, tc.user, tc.reason)
+			}
+			if _, err := ReadManifest(context.Background(), dst, tc.user); !isNotExist(err) {
+				t.Fatalf("a manifest was written for %s: %v", tc.user, err)
+			}
+		})
+	}
+}
+
+// checkOmitted checks that uid's omission mentioning reason is recorded
+// everywhere: the run report, manifest.json and data/omitted.json (which
+// manifest-sha256.txt lists like any payload file).
+func checkOmitted(t *testing.T, rep *Report, dst blob.Store, uid, reason string) {
+	t.Helper()
+	has := func(list []Omission) bool {
+		return slices.ContainsFunc(list, func(o Omission) bool { return strings.Contains(o.String(), reason) })
+	}
+	var inReport []Omission
+	for _, o := range rep.Omitted {
+		if o.User == uid {
+			inReport = append(inReport, o.Omission)
+		}
+	}
+	if rep.Users.WithOmissions != 1 || !has(inReport) {
+		t.Errorf("report: %d users with omissions, omitted %+v; want %s's omission mentioning %q",
+			rep.Users.WithOmissions, rep.Omitted, uid, reason)
+	}
+	m, err := ReadManifest(context.Background(), dst, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(m.Omitted) {
+		t.Errorf("manifest omitted %+v, want one mentioning %q", m.Omitted, reason)
+	}
+	bag := extractExport(t, dst, uid)
+	body, err := os.ReadFile(filepath.Join(bag, OmittedName))
+	if err != nil {
+		t.Fatalf("%s: %v", OmittedName, err)
+	}
+	var inBag []Omission
+	if err := json.Unmarshal(body, &inBag); err != nil || !slices.Equal(inBag, m.Omitted) {
+		t.Errorf("%s = %s (%v), want the manifest's %+v", OmittedName, body, err, m.Omitted)
+	}
+	sums, _ := os.ReadFile(filepath.Join(bag, "manifest-sha256.txt"))
+	if !strings.Contains(string(sums), " "+OmittedName+"\n") {
+		t.Errorf("manifest-sha256.txt does not list %s:\n%s", OmittedName, sums)
+	}
+	for _, o := range m.Omitted {
+		if names.Check(o.Path) != nil || strings.ContainsAny(o.Reason, "\u202E\n") {
+			t.Errorf("omission %+v carries a name that could fool a reader", o)
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 // checkOnlyUserFolders fails if the destination holds anything but the
@@ -125,6 +243,13 @@ func TestCleanRelPath(t *testing.T) {
 		{`b1\..\x`, false},
 		{"b1/a\x00b", false},
 		{"b1/\xff", false},
+		{"b1/clip\u202Egpj.exe", false},
+		{"b1/zero\u200Bwidth.jpg", false},
+		{"b1/\u2066isolate\u2069.mp4", false},
+		{"b1/\uFEFFbom.txt", false},
+		{"b1/line\u2028sep", false},
+		{"b1/tab\there", false},
+		{"b1/مرحبا.txt", true},
 	} {
 		if err := cleanRelPath(tc.path); (err == nil) != tc.ok {
 			t.Errorf("cleanRelPath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
@@ -229,4 +354,34 @@ func fnv1a(s string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// Each bad users.jsonl line is reported by exactly one shard, and a
+// duplicate by the shard of its id, however many shards run.
+func TestBadLinesAreReportedByOneShard(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	bad := []string{`{"id": "broken",`, `not json`, `{"id":"../evil"}`, `{"id":"_runs"}`, `{"username":"no id"}`}
+	for _, l := range bad {
+		appendLine(t, srcDir, l)
+	}
+	appendLine(t, srcDir, `{"id":"alice"}`)
+	src, dst := fileStore(t, srcDir), fileStore(t, dstDir)
+	const shards = 4
+	failures, duplicates := 0, 0
+	for i := range shards {
+		rep := runExport(t, src, dst, Options{ShardIndex: i, ShardCount: shards})
+		failures += rep.Users.Failed
+		duplicates += rep.Users.Duplicates
+	}
+	if failures != len(bad) || duplicates != 1 {
+		t.Fatalf("%d failures and %d duplicates over %d shards; want %d and 1", failures, duplicates, shards, len(bad))
+	}
+	st, err := ReadStatus(context.Background(), dst, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Failures) != len(bad) || st.Duplicates != 1 {
+		t.Fatalf("status lists %d failures and %d duplicates, want %d and 1: %+v", len(st.Failures), st.Duplicates,
+			len(bad), st.Failures)
+	}
 }

@@ -27,6 +27,9 @@ type Manifest struct {
 	Bytes             int64        `json:"bytes"` // sum of part sizes
 	Parts             []PartRecord `json:"parts"`
 	Files             []FileRecord `json:"files"`
+	// Omitted lists what could not be exported safely, and why; the rest
+	// of the export is complete. Also in the bag as data/omitted.json.
+	Omitted []Omission `json:"omitted,omitempty"`
 }
 
 // PartRecord is one zip part; Key is relative to the destination root.

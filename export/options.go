@@ -51,6 +51,10 @@ type Options struct {
 	// RetryBackoff is the pause before a user's second attempt, doubled
 	// for each further one, with jitter. Default 2s.
 	RetryBackoff time.Duration
+	// Strict fails a user on any omission (a broadcast or file that
+	// cannot be exported safely) instead of exporting the rest with the
+	// omissions recorded.
+	Strict bool
 	// ClaimTTL is the lifetime of the lease a worker holds on a user while
 	// writing it (renewed every third of it). Short, so a user whose
 	// worker died (a Spot reclaim) is free again soon. Default 1 minute.

@@ -75,7 +75,7 @@ func (p *partWriter) write(ctx context.Context, dst blob.Store, key string, entr
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	_, err := dst.Put(ctx, key, pr, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip"})
+	_, err := dst.Put(ctx, key, pr, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip", Archival: true})
 	pr.CloseWithError(fmt.Errorf("upload stopped: %w", err)) // unblocks the writer if Put gave up early
 	if werr := <-done; werr != nil {
 		return PartRecord{}, nil, werr // the writer's error is the cause; Put's is its echo

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -59,23 +60,70 @@ type userPlan struct {
 	Media       []entry // payload copied from the source, in bag order
 	Fingerprint string
 	Warnings    []string
+	Omitted     []Omission // what could not be exported safely, and why
+
+	// src is the user's folder, which everything is read from: a view
+	// that refuses what lies, or links, outside it. Close it when done.
+	src *blob.Folder
 }
 
+// userPrefix is the folder of a user's broadcasts in the source.
+func userPrefix(uid string) string { return "broadcasts/" + uid + "/" }
+
 // planUser lists the user's source objects, checks them, reads each
-// broadcast.json and fingerprints the lot.
-func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPlan, error) {
-	prefix := "broadcasts/" + u.ID + "/"
+// broadcast.json and fingerprints the lot. A broadcast or file that cannot
+// be exported safely is omitted with its reason (userPlan.Omitted), not an
+// error: only a failure that may pass on a retry fails the user.
+func planUser(ctx context.Context, store blob.Store, u User, remux bool) (*userPlan, error) {
+	prefix := userPrefix(u.ID)
+	src, err := blob.OpenFolder(store, prefix)
+	om := newOmitter()
+	var refused *blob.RefusedError
+	if errors.As(err, &refused) && refused.Key+"/" == prefix {
+		// The user's folder itself is a link (or a FIFO): never followed,
+		// and the user gets an export that says so. (A linked broadcasts/
+		// folder is everyone's problem: that stays an error, so a
+		// misconfigured source fails loudly instead of exporting nothing.)
+		om.file("", refused.Key, refused)
+		src, err = blob.EmptyFolder(prefix), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := planFolder(ctx, src, u, remux, om)
+	if err != nil {
+		src.Close()
+	}
+	return p, err
+}
+
+func planFolder(ctx context.Context, src *blob.Folder, u User, remux bool, om *omitter) (*userPlan, error) {
+	prefix := userPrefix(u.ID)
 	byBroadcast := map[string][]blob.Info{}
 	fp := sha256.New()
 	fmt.Fprintf(fp, "%s\n%s\n", formatVersion, u.Raw)
-	err := src.List(ctx, prefix, func(info blob.Info) error {
+	for _, o := range om.list() {
+		fmt.Fprintf(fp, "omit\t%s\t%s\n", o.Path, o.Reason)
+	}
+	err := src.ListChecked(ctx, prefix, func(info blob.Info, err error) error {
+		if err != nil && !blob.IsRefused(err) {
+			return err
+		}
 		rel := strings.TrimPrefix(info.Key, prefix)
 		bid, _, _ := strings.Cut(rel, "/")
-		if err := checkID("broadcast", bid); err != nil {
-			return fmt.Errorf("%s: %w", info.Key, err)
+		if idErr := checkID("broadcast", bid); idErr != nil {
+			if o, first := om.folder(prefix+bid, idErr); first {
+				fmt.Fprintf(fp, "omit\t%s\t%s\n", o.Path, o.Reason)
+			}
+			return nil
 		}
-		if err := cleanRelPath(rel); err != nil {
-			return fmt.Errorf("%s: %w", info.Key, err)
+		if err == nil {
+			err = CheckSourcePath(rel)
+		}
+		if err != nil {
+			o := om.file(bid, info.Key, err)
+			fmt.Fprintf(fp, "omit\t%s\t%s\n", o.Path, o.Reason)
+			return nil
 		}
 		byBroadcast[bid] = append(byBroadcast[bid], info)
 		fmt.Fprintf(fp, "%s\t%d\t%s\n", rel, info.Size, info.ETag)
@@ -87,7 +135,7 @@ func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPla
 	if remux { // an export made without remuxing is redone once ffmpeg is there
 		fmt.Fprintf(fp, "remux\n")
 	}
-	p := &userPlan{User: u, Fingerprint: "sha256:" + hex.EncodeToString(fp.Sum(nil))}
+	p := &userPlan{User: u, src: src, Fingerprint: "sha256:" + hex.EncodeToString(fp.Sum(nil))}
 	ids := make([]string, 0, len(byBroadcast))
 	for id := range byBroadcast {
 		ids = append(ids, id)
@@ -96,7 +144,11 @@ func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPla
 	for _, bid := range ids {
 		b, media, warn, err := planBroadcast(ctx, src, u.ID, bid, byBroadcast[bid])
 		if err != nil {
-			return nil, fmt.Errorf("broadcast %s: %w", bid, err)
+			if !omittable(ctx, err) {
+				return nil, fmt.Errorf("broadcast %s: %w", bid, err)
+			}
+			om.broadcast(bid, prefix+bid, err)
+			continue
 		}
 		if remux && b.ReplayFormat == "hls" {
 			media = append(media, remuxEntry(b, media))
@@ -105,6 +157,7 @@ func planUser(ctx context.Context, src blob.Store, u User, remux bool) (*userPla
 		p.Media = append(p.Media, media...)
 		p.Warnings = append(p.Warnings, warn...)
 	}
+	p.Omitted = om.list()
 	sort.SliceStable(p.Broadcasts, func(i, j int) bool {
 		return p.Broadcasts[i].StartedAt > p.Broadcasts[j].StartedAt // newest first
 	})

@@ -7,6 +7,9 @@ const (
 	StatusExported Status = "exported"
 	StatusSkipped  Status = "skipped" // already exported from the same source
 	StatusFailed   Status = "failed"
+	// StatusDuplicate is a users.jsonl line repeating an id already seen:
+	// reported, not a failed user (the first line was exported).
+	StatusDuplicate Status = "duplicate"
 )
 
 // Outcome is the result for one user.
@@ -16,6 +19,7 @@ type Outcome struct {
 	Bytes    int64 // bytes written for this user
 	Reason   string
 	Warnings []string
+	Omitted  []Omission // left out of an exported user's export
 }
 
 // Progress receives a run's progress. Calls come from many goroutines at

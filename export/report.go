@@ -37,7 +37,13 @@ type Report struct {
 	Bytes           int64      `json:"bytes"`
 	Failures        []Failure  `json:"failures"`
 	Warnings        []Failure  `json:"warnings,omitempty"`
-	Truncated       bool       `json:"truncated,omitempty"` // more failures or warnings than listed
+	// Omitted lists, per user exported in this run, what was left out of
+	// their export and why (their manifest.json has the same list).
+	Omitted []UserOmission `json:"omitted,omitempty"`
+	// Duplicates are users.jsonl lines that repeat an id: the user was
+	// exported once, from its first line.
+	Duplicates []Failure `json:"duplicates,omitempty"`
+	Truncated  bool      `json:"truncated,omitempty"` // more failures, warnings or omissions than listed
 
 	mu sync.Mutex
 }
@@ -47,6 +53,17 @@ type UserCounts struct {
 	Exported int `json:"exported"`
 	Skipped  int `json:"skipped"`
 	Failed   int `json:"failed"`
+	// WithOmissions counts the exported users whose export leaves
+	// something out (they are counted in Exported too).
+	WithOmissions int `json:"with_omissions"`
+	// Duplicates counts users.jsonl lines repeating an id seen before.
+	Duplicates int `json:"duplicates"`
+}
+
+// UserOmission is one omission of one user, in a run report.
+type UserOmission struct {
+	User string `json:"user"`
+	Omission
 }
 
 // Failure names a user (when known) and what went wrong.
@@ -74,6 +91,19 @@ func (r *Report) add(o Outcome) {
 	case StatusFailed:
 		r.Users.Failed++
 		r.Failures = r.list(r.Failures, Failure{User: o.User, Reason: o.Reason})
+	case StatusDuplicate:
+		r.Users.Duplicates++
+		r.Duplicates = r.list(r.Duplicates, Failure{User: o.User, Reason: o.Reason})
+	}
+	if len(o.Omitted) > 0 {
+		r.Users.WithOmissions++
+	}
+	for _, om := range o.Omitted {
+		if len(r.Omitted) >= maxListed {
+			r.Truncated = true
+			break
+		}
+		r.Omitted = append(r.Omitted, UserOmission{User: o.User, Omission: om})
 	}
 	r.Bytes += o.Bytes
 	for _, w := range o.Warnings {
@@ -114,7 +144,8 @@ func (r *runner) finish(ctx context.Context, runErr error) (*Report, error) {
 		runErr = fmt.Errorf("write run report %s: %w", rep.Key(), err)
 	}
 	r.opts.Log.Info("export finished", "run", rep.RunID, "exported", rep.Users.Exported,
-		"skipped", rep.Users.Skipped, "failed", rep.Users.Failed, "bytes", rep.Bytes,
+		"skipped", rep.Users.Skipped, "failed", rep.Users.Failed, "with_omissions", rep.Users.WithOmissions,
+		"duplicates", rep.Users.Duplicates, "bytes", rep.Bytes,
 		"seconds", rep.DurationSeconds)
 	switch {
 	case runErr != nil:

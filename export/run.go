@@ -97,7 +97,7 @@ func (r *runner) countUsers(ctx context.Context) (int, error) {
 	defer rc.Close()
 	n := 0
 	err = ReadUsers(ctx, rc, func(u User, err error) error {
-		if err != nil || r.mine(u.ID) {
+		if err != nil && r.ownsLine(err) || err == nil && r.mine(u.ID) {
 			n++
 		}
 		return nil
@@ -129,14 +129,16 @@ func (r *runner) exportAll(ctx context.Context) error {
 	seen := idSet{} // only this goroutine touches it
 	err = ReadUsers(ctx, rc, func(u User, lerr error) error {
 		if lerr != nil {
-			r.done(lineOutcome(lerr))
+			if r.ownsLine(lerr) {
+				r.done(lineOutcome(lerr))
+			}
 			return nil
 		}
 		if !r.mine(u.ID) {
 			return nil
 		}
 		if seen.has(u.ID) {
-			r.done(Outcome{User: u.ID, Status: StatusFailed,
+			r.done(Outcome{User: u.ID, Status: StatusDuplicate,
 				Reason: fmt.Sprintf("%s line %d: duplicate user id; exported once, from its first line", UsersKey, u.Line)})
 			return nil
 		}
@@ -159,6 +161,20 @@ func (r *runner) exportAll(ctx context.Context) error {
 	return err
 }
 
+// ownsLine tells whether this shard reports a users.jsonl line that could
+// not be used, so that each is reported by exactly one shard: the shard of
+// its id when one was read, else of its line number.
+func (r *runner) ownsLine(err error) bool {
+	var le *LineError
+	if !errors.As(err, &le) {
+		return r.opts.ShardIndex == 0
+	}
+	if le.ID != "" {
+		return (r.opts.Only == nil || r.opts.Only[le.ID]) && ShardOf(le.ID, r.opts.ShardCount) == r.opts.ShardIndex
+	}
+	return r.opts.Only == nil && ShardOf(fmt.Sprintf("line %d", le.Line), r.opts.ShardCount) == r.opts.ShardIndex
+}
+
 func lineOutcome(err error) Outcome {
 	var le *LineError
 	if errors.As(err, &le) && le.ID != "" {
@@ -173,11 +189,17 @@ func (r *runner) done(o Outcome) {
 	switch o.Status {
 	case StatusFailed:
 		r.opts.Log.Warn("user failed", "user", o.User, "reason", o.Reason)
+	case StatusDuplicate:
+		r.opts.Log.Warn("duplicate user", "user", o.User, "reason", o.Reason)
 	default:
 		r.opts.Log.Debug("user "+string(o.Status), "user", o.User, "bytes", o.Bytes)
 	}
 	for _, w := range o.Warnings {
 		r.opts.Log.Warn("user warning", "user", o.User, "warning", w)
+	}
+	for _, om := range o.Omitted {
+		r.opts.Log.Warn("omitted from the export", "user", o.User, "broadcast", om.Broadcast, "path", om.Path,
+			"reason", om.Reason)
 	}
 }
 

@@ -21,12 +21,20 @@ type StatusReport struct {
 	Bytes   int64 `json:"bytes"`             // bytes of finished exports
 	// InFlight counts users whose parts exist without a manifest: being
 	// written now, or left by a killed run (a rerun redoes them).
-	InFlight int           `json:"in_flight"`
-	Failures []Failure     `json:"failures"`
-	Shards   []ShardStatus `json:"shards"`
-	Runs     int           `json:"runs"`
+	InFlight int `json:"in_flight"`
+	// WithOmissions counts done users whose export leaves something out
+	// (counted in Done too), as their manifests say; Omitted lists what.
+	WithOmissions int            `json:"with_omissions"`
+	Omitted       []UserOmission `json:"omitted,omitempty"`
+	// Duplicates counts users.jsonl lines repeating an id, in each
+	// shard's latest run.
+	Duplicates int           `json:"duplicates"`
+	Failures   []Failure     `json:"failures"`
+	Shards     []ShardStatus `json:"shards"`
+	Runs       int           `json:"runs"`
 
-	done map[string]bool
+	done    map[string]bool
+	omitted map[string]bool // users some run report says it exported with omissions
 }
 
 // ShardStatus is one shard's latest run and, with the source, its users.
@@ -45,18 +53,22 @@ type ShardStatus struct {
 // ReadStatus lists dst once (manifests, parts and run reports) and, when
 // src is not nil, streams its users.jsonl to count what is still pending.
 func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error) {
-	st := &StatusReport{Failures: []Failure{}, done: map[string]bool{}}
+	st := &StatusReport{Failures: []Failure{}, done: map[string]bool{}, omitted: map[string]bool{}}
 	parts := map[string]int64{} // bytes of zip parts per user
 	var reports []string
 	err := dst.List(ctx, "", func(info blob.Info) error {
 		uid, rest, _ := strings.Cut(info.Key, "/")
 		switch {
 		case uid+"/" == RunsPrefix:
-			// Nested reports (_runs/notify/, _runs/purge/) belong to other commands.
-			if strings.HasSuffix(rest, ".json") && !strings.Contains(rest, "/") {
+			// Nested reports (_runs/notify/, _runs/purge/) belong to other
+			// commands; dotfiles are not reports.
+			if isReportName(rest) {
 				reports = append(reports, info.Key)
 			}
-		case rest == ManifestName && ValidID(uid):
+		case !ValidID(uid):
+			// The tool's own files (_runs, claims) and stray objects are
+			// never users.
+		case rest == ManifestName:
 			st.done[uid] = true
 		case strings.HasPrefix(rest, "periscope-") && strings.HasSuffix(rest, ".zip"):
 			parts[uid] += info.Size
@@ -77,6 +89,9 @@ func ReadStatus(ctx context.Context, dst, src blob.Store) (*StatusReport, error)
 	if err := st.readReports(ctx, dst, reports); err != nil {
 		return nil, err
 	}
+	if err := st.readOmissions(ctx, dst); err != nil {
+		return nil, err
+	}
 	if src != nil {
 		if err := st.countSource(ctx, src); err != nil {
 			return nil, err
@@ -95,6 +110,12 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 		rep, err := readReport(ctx, dst, key)
 		if err != nil {
 			return err
+		}
+		if rep.RunID == "" {
+			continue // JSON, but not a run report
+		}
+		for _, o := range rep.Omitted {
+			st.omitted[o.User] = true
 		}
 		st.Runs++
 		latest[[2]int{rep.ShardIndex, rep.ShardCount}] = rep
@@ -118,10 +139,50 @@ func (st *StatusReport) readReports(ctx context.Context, dst blob.Store, keys []
 			}
 		}
 		st.Shards = append(st.Shards, sh)
+		st.Duplicates += rep.Users.Duplicates
 	}
 	st.Failed = len(seen)
 	sort.Slice(st.Failures, func(i, j int) bool { return st.Failures[i].User < st.Failures[j].User })
 	return nil
+}
+
+// readOmissions counts the done users with omissions. Only the users a run
+// report says were exported with omissions have their manifest read (it is
+// the manifest that says whether a later run exported them whole), so
+// status stays one listing for an archive without omissions.
+func (st *StatusReport) readOmissions(ctx context.Context, dst blob.Store) error {
+	users := make([]string, 0, len(st.omitted))
+	for uid := range st.omitted {
+		if st.done[uid] {
+			users = append(users, uid)
+		}
+	}
+	sort.Strings(users)
+	for _, uid := range users {
+		m, err := ReadManifest(ctx, dst, uid)
+		if isNotExist(err) {
+			continue // removed since the listing
+		}
+		if err != nil {
+			return err
+		}
+		if len(m.Omitted) == 0 {
+			continue
+		}
+		st.WithOmissions++
+		for _, o := range m.Omitted {
+			if len(st.Omitted) < maxListed {
+				st.Omitted = append(st.Omitted, UserOmission{User: uid, Omission: o})
+			}
+		}
+	}
+	return nil
+}
+
+// isReportName tells a run report (<run_id>.json right under _runs/) from
+// anything else left there.
+func isReportName(name string) bool {
+	return strings.HasSuffix(name, ".json") && !strings.Contains(name, "/") && !strings.HasPrefix(name, ".")
 }
 
 func readReport(ctx context.Context, dst blob.Store, key string) (*Report, error) {

@@ -44,7 +44,13 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
+	defer plan.src.Close()
 	o.Warnings = plan.Warnings
+	if r.opts.Strict {
+		if err := strictError(plan.Omitted); err != nil {
+			return o, err
+		}
+	}
 	old, err := ReadManifest(ctx, r.dst, u.ID)
 	switch {
 	case err == nil && old.SourceFingerprint == plan.Fingerprint:
@@ -70,7 +76,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
-	o.Status, o.Bytes = StatusExported, m.Bytes
+	o.Status, o.Bytes, o.Omitted = StatusExported, m.Bytes, m.Omitted
 	return o, nil
 }
 
@@ -139,7 +145,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 	m := &Manifest{
 		Format: formatVersion, UserID: uid, ToolVersion: r.opts.ToolVersion, RunID: r.opts.RunID,
 		CreatedAt: now.Format("2006-01-02T15:04:05Z"), SourceFingerprint: plan.Fingerprint,
-		Broadcasts: len(plan.Broadcasts),
+		Broadcasts: len(plan.Broadcasts), Omitted: plan.Omitted,
 	}
 	parts := splitParts(plan.Media, r.opts.MaxPartSize)
 	for i, entries := range parts {
@@ -151,7 +157,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += 64 << 10
 		}
-		p := &partWriter{src: r.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
+		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
 		if err != nil {
@@ -200,17 +206,22 @@ func (r *runner) writeBagFiles(p *partWriter, plan *userPlan, m *Manifest) error
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"data/profile.json", profile}, {"data/broadcasts.json", append(index, '\n')}} {
+	generated := []bagFile{{"data/profile.json", profile}, {"data/broadcasts.json", append(index, '\n')}}
+	if len(plan.Omitted) > 0 {
+		omitted, err := json.MarshalIndent(plan.Omitted, "", "  ")
+		if err != nil {
+			return err
+		}
+		generated = append(generated, bagFile{OmittedName, append(omitted, '\n')})
+	}
+	for _, f := range generated {
 		if _, err := p.addBody(f.name, f.body, now); err != nil {
 			return err
 		}
 	}
 	payload := append(append([]FileRecord(nil), m.Files...), p.files...)
 	m.PayloadOxum = payloadOxum(payload)
-	viewer, err := renderViewer(plan.User, plan.Broadcasts, r.opts.ToolVersion)
+	viewer, err := renderViewer(plan.User, plan.Broadcasts, plan.Omitted, r.opts.ToolVersion)
 	if err != nil {
 		return fmt.Errorf("index.html: %w", err)
 	}
@@ -234,6 +245,12 @@ func (r *runner) writeBagFiles(p *partWriter, plan *userPlan, m *Manifest) error
 	return err
 }
 
+// bagFile is a file the export generates into the bag.
+type bagFile struct {
+	name string
+	body []byte
+}
+
 func indentJSON(raw []byte) ([]byte, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -251,7 +268,7 @@ func (r *runner) putManifest(ctx context.Context, m *Manifest) error {
 	// IfNoneMatch: a finished export is never overwritten, even by a second
 	// worker that somehow got the same user.
 	_, err = r.dst.Put(ctx, manifestKey(m.UserID), strings.NewReader(string(body)+"\n"),
-		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json", IfNoneMatch: true})
+		blob.PutOptions{SizeHint: int64(len(body) + 1), ContentType: "application/json", IfNoneMatch: true, Archival: true})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", ManifestName, err)
 	}

@@ -23,10 +23,11 @@ type viewerData struct {
 	User        User
 	Name        string
 	Broadcasts  []*Broadcast
+	Omitted     []Omission // what the export left out, and why
 	ToolVersion string
 }
 
-func renderViewer(u User, bs []*Broadcast, toolVersion string) ([]byte, error) {
+func renderViewer(u User, bs []*Broadcast, omitted []Omission, toolVersion string) ([]byte, error) {
 	name := u.DisplayName
 	if name == "" {
 		name = u.Username
@@ -35,7 +36,7 @@ func renderViewer(u User, bs []*Broadcast, toolVersion string) ([]byte, error) {
 		name = u.ID
 	}
 	var b bytes.Buffer
-	err := viewerTemplate.Execute(&b, viewerData{User: u, Name: name, Broadcasts: bs, ToolVersion: toolVersion})
+	err := viewerTemplate.Execute(&b, viewerData{User: u, Name: name, Broadcasts: bs, Omitted: omitted, ToolVersion: toolVersion})
 	return b.Bytes(), err
 }
 

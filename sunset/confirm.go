@@ -68,7 +68,7 @@ func (s *State) stepConflict(step string, err error) error {
 	return fmt.Errorf("confirm %s: %w", step, err)
 }
 
-func stepNames(p Plan) string {
+func stepNames(p Schedule) string {
 	out := ""
 	for i, m := range p.Milestones {
 		if i > 0 {

@@ -12,7 +12,7 @@
 //
 // Every write is a create-only conditional write (blob.PutOptions.IfNoneMatch:
 // link(2) on a local folder, If-None-Match: * on S3), which is atomic on both
-// backends. A change to the flag or the plan writes version N+1 after reading
+// backends. A change to the flag or the schedule writes version N+1 after reading
 // version N, so of two operators who read the same version exactly one wins
 // and the other gets a ConflictError naming who changed it. Nothing is ever
 // overwritten, so the version objects are a history as well.
@@ -25,10 +25,8 @@
 // over by the first tick after the lease ends. A failed attempt is retried by
 // the next tick. Steps are independent: one failing does not stop the others.
 //
-// The Gate is an http.Handler middleware that refuses sign-ups while the
-// flag is set and every mutating request once the read-only milestone has
-// passed. It reads the state through a StateSource on an interval, in one
-// background goroutine (Gate.Run), and serves from memory in between.
+// The gate that enforces the flag (middleware and proxy) is package
+// sunset/gate; State.GateSource is where it reads the flag and schedule.
 //
 // Nothing here reads flags, the environment or a global clock: the caller
 // passes the store, the actor, the clock and the App Store client in.

@@ -21,9 +21,12 @@ type Flag struct {
 	Reason     string    `json:"reason,omitempty"`
 	InfoURL    string    `json:"info_url,omitempty"`
 	SunsetDate time.Time `json:"sunset_date,omitzero"`
-	UpdatedAt  time.Time `json:"updated_at,omitzero"`
-	UpdatedBy  string    `json:"updated_by,omitempty"`
-	Version    int       `json:"version"` // 0: never set
+	// BlockedSince is when sign-ups were blocked (the change that blocked
+	// them, not the latest edit); zero while open.
+	BlockedSince time.Time `json:"blocked_since,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	UpdatedBy    string    `json:"updated_by,omitempty"`
+	Version      int       `json:"version"` // 0: never set
 }
 
 // Flag reads the current sign-up flag; never set, it is the zero Flag
@@ -107,6 +110,12 @@ func (s *State) changeFlag(ctx context.Context, action string, edit func(*Flag))
 	}
 	ch.Changed = true
 	after.Version, after.UpdatedAt, after.UpdatedBy = before.Version+1, s.now(), s.actor
+	switch {
+	case !after.Blocked:
+		after.BlockedSince = time.Time{}
+	case !before.Blocked:
+		after.BlockedSince = after.UpdatedAt
+	}
 	ch.After = after
 	if s.dry {
 		return ch, nil

@@ -29,7 +29,7 @@ func TestFlagBlockUnblock(t *testing.T) {
 	}
 	f, _ = s.Flag(ctx)
 	want := Flag{Blocked: true, Reason: "shutting down", InfoURL: "https://example.com/bye", SunsetDate: sunsetAt,
-		UpdatedAt: clk.now(), UpdatedBy: "ana", Version: 1}
+		BlockedSince: clk.now(), UpdatedAt: clk.now(), UpdatedBy: "ana", Version: 1}
 	if f != want {
 		t.Fatalf("flag = %+v\nwant %+v", f, want)
 	}

@@ -4,26 +4,33 @@ import (
 	"context"
 	"errors"
 	"net/url"
+
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
-// GateSource returns a StateSource that reads the sign-up flag and the
-// schedule from the state store. The Sunset date is the flag's, else the
+// GateSource returns the gate's view of the state store: a gate.Source
+// that reads the sign-up flag and the schedule. The Sunset date is the flag's, else the
 // schedule's read-only milestone; the info URL the flag's, else the
 // schedule's; read-only starts at the read-only milestone.
-func (s *State) GateSource() StateSource { return storeSource{s} }
+func (s *State) GateSource() gate.Source { return storeSource{s} }
 
 type storeSource struct{ s *State }
 
-func (src storeSource) GateState(ctx context.Context) (GateState, error) {
+func (src storeSource) GateState(ctx context.Context) (gate.State, error) {
 	f, err := src.s.Flag(ctx)
 	if err != nil {
-		return GateState{}, err
+		return gate.State{}, err
 	}
-	p, err := src.s.Plan(ctx)
-	if err != nil && !errors.Is(err, ErrNoPlan) {
-		return GateState{}, err
+	p, err := src.s.LoadSchedule(ctx)
+	if err != nil && !errors.Is(err, ErrNoSchedule) {
+		return gate.State{}, err
 	}
-	st := GateState{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate}
+	st := gate.State{Blocked: f.Blocked, Reason: f.Reason, InfoURL: f.InfoURL, SunsetAt: f.SunsetDate, BlockedSince: f.BlockedSince}
+	if f.Blocked && st.BlockedSince.IsZero() {
+		// A flag written before BlockedSince was kept: its last change is
+		// the latest the block can have started.
+		st.BlockedSince = f.UpdatedAt
+	}
 	ro := readOnlyAt(p)
 	st.ReadOnlyAt = ro
 	if st.SunsetAt.IsZero() {

@@ -10,9 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// Calendar writes the plan's milestones as an iCalendar file (RFC 5545),
+// Calendar writes the schedule's milestones as an iCalendar file (RFC 5545),
 // one event per step, for the team's calendars. Event UIDs derive from the
-// plan's id, so importing a rescheduled plan updates the events instead of
+// schedule's id, so importing a rescheduled schedule updates the events instead of
 // adding new ones.
 func (s *State) Calendar(ctx context.Context, w io.Writer) error {
 	p, steps, err := s.Status(ctx)
@@ -25,7 +25,7 @@ func (s *State) Calendar(ctx context.Context, w io.Writer) error {
 const icsTime = "20060102T150405Z"
 
 // WriteICS writes the calendar of p with each step's state at now.
-func WriteICS(w io.Writer, p Plan, steps []StepStatus, now time.Time) error {
+func WriteICS(w io.Writer, p Schedule, steps []StepStatus, now time.Time) error {
 	bw := bufio.NewWriter(w)
 	line := func(name, value string) { writeFolded(bw, name+":"+value) }
 	line("BEGIN", "VCALENDAR")

@@ -87,7 +87,7 @@ func TestICSParserIsStrict(t *testing.T) {
 
 func TestWriteFoldedLimits(t *testing.T) {
 	var buf bytes.Buffer
-	p := Plan{ID: "x", Version: 1}
+	p := Schedule{ID: "x", Version: 1}
 	steps := []StepStatus{{Step: "s", Title: strings.Repeat("ü", 200), Kind: KindAuto, Due: delistDay, State: StatePending}}
 	if err := WriteICS(&buf, p, steps, delistDay); err != nil {
 		t.Fatal(err)

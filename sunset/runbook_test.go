@@ -29,7 +29,7 @@ func (d *countingDelister) Delist(ctx context.Context) (string, error) {
 
 var delistDay = time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)
 
-func schedule(t *testing.T, s *State, stores ...string) Plan {
+func schedule(t *testing.T, s *State, stores ...string) Schedule {
 	t.Helper()
 	ch, err := s.Schedule(context.Background(), ScheduleRequest{At: delistDay, Stores: stores, InfoURL: "https://example.com/bye"})
 	if err != nil {

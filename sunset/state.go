@@ -87,12 +87,14 @@ type StoreOptions struct {
 
 // OpenURL opens the state at a local folder, a file:///path or an
 // s3://bucket/prefix URL. It is how programs outside this module, which
-// cannot name the internal store package, embed the Gate:
+// cannot name the internal store package, embed the gate (package
+// sunset/gate):
 //
 //	state, err := sunset.OpenURL(ctx, "s3://ops/sunset", sunset.Options{}, sunset.StoreOptions{})
-//	gate := sunset.NewGate(state.GateSource(), sunset.GateOptions{SignupRoutes: []string{"POST /signup"}})
-//	go gate.Run(ctx)
-//	http.ListenAndServe(":8080", gate.Wrap(mux))
+//	signups, err := gate.ParseRoutes([]string{"POST /signup"})
+//	g := gate.New(state.GateSource(), gate.Options{SignupRoutes: signups})
+//	go g.Run(ctx)
+//	http.ListenAndServe(":8080", g.Wrap(mux))
 func OpenURL(ctx context.Context, rawURL string, o Options, so StoreOptions) (*State, error) {
 	st, err := blob.Open(ctx, rawURL, blob.S3Config{Endpoint: so.S3Endpoint, PathStyle: so.S3PathStyle})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 // TestOpenURLEmbedsTheGate opens the state by URL, as a service outside
@@ -29,12 +30,12 @@ func TestOpenURLEmbedsTheGate(t *testing.T) {
 		if _, err := s.Block(ctx, BlockRequest{Reason: "closing"}); err != nil {
 			t.Fatalf("%s: block: %v", raw, err)
 		}
-		g := NewGate(s.GateSource(), GateOptions{})
+		g := gate.New(s.GateSource(), gate.Options{})
 		if err := g.Refresh(ctx); err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
 		rec := httptest.NewRecorder()
-		g.Wrap(okHandler).ServeHTTP(rec, httptest.NewRequest("POST", "/signup", nil))
+		g.Wrap(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("POST", "/signup", nil))
 		if rec.Code != http.StatusGone {
 			t.Errorf("%s: POST /signup = %d, want 410", raw, rec.Code)
 		}

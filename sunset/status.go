@@ -29,11 +29,11 @@ type StepStatus struct {
 	Error    string    `json:"error,omitempty"`
 }
 
-// Status returns the plan and the state of each of its steps.
-func (s *State) Status(ctx context.Context) (Plan, []StepStatus, error) {
-	p, err := s.Plan(ctx)
+// Status returns the schedule and the state of each of its steps.
+func (s *State) Status(ctx context.Context) (Schedule, []StepStatus, error) {
+	p, err := s.LoadSchedule(ctx)
 	if err != nil {
-		return Plan{}, nil, err
+		return Schedule{}, nil, err
 	}
 	recs, err := s.loadRecords(ctx)
 	if err != nil {

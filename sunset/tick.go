@@ -51,8 +51,8 @@ type TickReport struct {
 	DryRun   bool        `json:"dry_run,omitempty"`
 }
 
-// Location is the plan's time zone, for showing times.
-func (r TickReport) Location() *time.Location { return Plan{TimeZone: r.TimeZone}.Location() }
+// Location is the schedule's time zone, for showing times.
+func (r TickReport) Location() *time.Location { return Schedule{TimeZone: r.TimeZone}.Location() }
 
 // StepsFailedError says which steps failed in a tick; the others ran.
 type StepsFailedError struct{ Steps []string }
@@ -95,7 +95,7 @@ func (s *State) Tick(ctx context.Context, o TickOptions) (TickReport, error) {
 }
 
 // tickStep acts on one step; ok is false when there was nothing to do.
-func (s *State) tickStep(ctx context.Context, p Plan, st StepStatus, o TickOptions, tickID string) (StepRun, bool) {
+func (s *State) tickStep(ctx context.Context, p Schedule, st StepStatus, o TickOptions, tickID string) (StepRun, bool) {
 	run := StepRun{Step: st.Step}
 	switch st.State {
 	case StatePending, StateDone:
@@ -144,7 +144,7 @@ func (s *State) tickStep(ctx context.Context, p Plan, st StepStatus, o TickOptio
 
 // runStep does the step's work within a deadline inside the claim's lease,
 // so a slow step stops before another tick may take it over.
-func (s *State) runStep(ctx context.Context, p Plan, st StepStatus, o TickOptions) resultRec {
+func (s *State) runStep(ctx context.Context, p Schedule, st StepStatus, o TickOptions) resultRec {
 	ctx, cancel := context.WithTimeout(ctx, s.lease/2)
 	defer cancel()
 	if st.Kind == KindManual {
@@ -157,10 +157,10 @@ func (s *State) runStep(ctx context.Context, p Plan, st StepStatus, o TickOption
 	return resultRec{Outcome: StateDone, Evidence: evidence}
 }
 
-func (s *State) autoStep(ctx context.Context, p Plan, step string, o TickOptions) (string, error) {
+func (s *State) autoStep(ctx context.Context, p Schedule, step string, o TickOptions) (string, error) {
 	switch step {
 	case StepSignupsBlocked:
-		return s.blockForPlan(ctx, p)
+		return s.blockForSchedule(ctx, p)
 	case StepDelistApple:
 		if o.Apple == nil {
 			return "", errors.New("App Store Connect is not configured: give the tick --asc-key-file, " +
@@ -174,8 +174,8 @@ func (s *State) autoStep(ctx context.Context, p Plan, step string, o TickOptions
 	return "", fmt.Errorf("no automatic action for step %q", step)
 }
 
-// blockForPlan sets the sign-up flag unless it is set already.
-func (s *State) blockForPlan(ctx context.Context, p Plan) (string, error) {
+// blockForSchedule sets the sign-up flag unless it is set already.
+func (s *State) blockForSchedule(ctx context.Context, p Schedule) (string, error) {
 	f, err := s.Flag(ctx)
 	if err != nil {
 		return "", err
@@ -196,7 +196,7 @@ func (s *State) blockForPlan(ctx context.Context, p Plan) (string, error) {
 }
 
 // readOnlyAt is when the read-only milestone falls, or zero.
-func readOnlyAt(p Plan) time.Time {
+func readOnlyAt(p Schedule) time.Time {
 	m, _ := p.Milestone(StepReadOnly)
 	return m.Due
 }

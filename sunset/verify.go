@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 // ProbeRequest describes the probe sign-up `signups verify` sends.
@@ -72,7 +74,7 @@ func Probe(ctx context.Context, req ProbeRequest) ProbeResult {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	res.Status, res.Sunset, res.Link = resp.StatusCode, resp.Header.Get("Sunset"), resp.Header.Get("Link")
-	var refusal Refusal
+	var refusal gate.Refusal
 	if json.NewDecoder(bytes.NewReader(body)).Decode(&refusal) == nil {
 		res.Code = refusal.Code
 	}

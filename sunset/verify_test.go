@@ -20,7 +20,8 @@ func TestVerifySignups(t *testing.T) {
 	}{
 		{"gated", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Sunset", "Wed, 31 Mar 2027 07:00:00 GMT")
-			refuse(w, http.StatusGone, "signups_closed", "closed", "")
+			w.WriteHeader(http.StatusGone)
+			w.Write([]byte(`{"code":"signups_closed","message":"closed"}`))
 		}, true, ""},
 		{"open", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }, false, "201 Created"},
 		{"validation error", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnprocessableEntity) }, false, "422"},

@@ -25,7 +25,7 @@ func delistScheduleCommand() *cli.Command {
 		Usage: "set the delisting date and the runbook's milestones around it",
 		Description: "Writes the runbook's schedule to the state store. --at defaults to the next March 31,\n" +
 			"00:00 in --tz (next year's once that day has begun). The milestones, relative to the\n" +
-			"delisting date D:\n\n" + indent(sunset.DefaultOffsets, "  ") + "\n\n" +
+			"delisting date D:\n\n" + indent(sunset.DefaultOffsets(), "  ") + "\n\n" +
 			"Nothing runs now: `periscope-sunset runbook tick` (from cron, every minute) runs each\n" +
 			"step when it falls due. The Apple step needs App Store Connect credentials at tick time\n" +
 			"(see runbook tick --help); the Google step is manual. Rescheduling writes a new version\n" +

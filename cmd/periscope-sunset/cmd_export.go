@@ -47,12 +47,20 @@ func exportCommand() *cli.Command {
 				Usage: "HLS replays to MP4 with ffmpeg (-c copy) so they play offline: auto (when ffmpeg is on PATH), never, require"},
 			&cli.StringFlag{Name: "ffmpeg", EnvVars: env("ffmpeg"), Value: "ffmpeg",
 				Usage: "the ffmpeg binary used for --remux"},
+			&cli.BoolFlag{Name: "strict", EnvVars: env("strict"),
+				Usage: "fail a user on any omission (a broadcast or file that cannot be exported safely) instead of exporting the rest"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: env("dry-run"),
 				Usage: "read and package everything, write nothing"},
 			&cli.DurationFlag{Name: "drain-timeout", EnvVars: env("drain-timeout"), Value: 90 * time.Second,
 				Usage: "on SIGTERM/SIGINT, how long users in flight may take to finish before they are aborted"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
+			&cli.StringFlag{Name: "storage-class", EnvVars: env("storage-class"), Category: "S3",
+				Usage: "S3 storage class of the export parts and manifests, e.g. STANDARD_IA or INTELLIGENT_TIERING"},
+			&cli.StringSliceFlag{Name: "tag", EnvVars: env("tag"), Category: "S3",
+				Usage: "object tag KEY=VALUE on every export part and manifest, for lifecycle rules (repeatable, at most 10)"},
+			&cli.StringFlag{Name: "source-expected-bucket-owner", EnvVars: env("source-expected-bucket-owner"), Category: "S3",
+				Usage: "account id that must own the --source bucket (checked first, then sent on every request)"},
 		}, append(s3Flags(), append(profileFlags(), metricsFlag())...)...),
 		Action: runExport,
 	}
@@ -66,6 +74,9 @@ func runExport(c *cli.Context) error {
 	}
 	cfg, err := s3Config(c)
 	if err != nil {
+		return err
+	}
+	if cfg.StorageClass, cfg.Tags, err = archivalOptions(c); err != nil {
 		return err
 	}
 	// Keep the heap close to what the work needs: upload buffers plus a
@@ -107,6 +118,12 @@ func runExport(c *cli.Context) error {
 	if rep != nil {
 		fmt.Fprintf(c.App.Writer, "exported %d, skipped %d (already done), failed %d users; %s written; report %s\n",
 			rep.Users.Exported, rep.Users.Skipped, rep.Users.Failed, units.Bytes(rep.Bytes), rep.Key())
+		if n := rep.Users.WithOmissions; n > 0 {
+			fmt.Fprintf(c.App.Writer, "%d exported users have omissions (broadcasts or files that could not be exported safely; see the report)\n", n)
+		}
+		if n := rep.Users.Duplicates; n > 0 {
+			fmt.Fprintf(c.App.Writer, "%d duplicate lines in users.jsonl (each user exported once)\n", n)
+		}
 		for _, f := range rep.Failures {
 			fmt.Fprintf(c.App.ErrWriter, "  failed: %s\n", f.Reason)
 		}
@@ -122,6 +139,7 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		ShardCount:   c.Int("shard-count"),
 		ToolVersion:  toolVersion(),
 		DrainTimeout: c.Duration("drain-timeout"),
+		Strict:       c.Bool("strict"),
 	}
 	if opts.Workers < 1 {
 		return opts, usagef(c, "--workers %d: want 1 or more", opts.Workers)
@@ -130,7 +148,7 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		return opts, usagef(c, "--shard-index %d --shard-count %d: want 0 <= index < count",
 			opts.ShardIndex, opts.ShardCount)
 	}
-	size, err := parseSize(c.String("max-part-size"))
+	size, err := units.ParseSize(c.String("max-part-size"))
 	if err != nil {
 		return opts, usagef(c, "--max-part-size: %v", err)
 	}
@@ -147,6 +165,20 @@ func exportOptions(c *cli.Context) (export.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// archivalOptions reads --storage-class and --tag, which apply to the
+// parts and manifests users download (blob.PutOptions.Archival).
+func archivalOptions(c *cli.Context) (string, []blob.Tag, error) {
+	class := c.String("storage-class")
+	if err := blob.CheckStorageClass(class); err != nil {
+		return "", nil, usagef(c, "--storage-class: %v", err)
+	}
+	tags, err := blob.ParseTags(c.StringSlice("tag"))
+	if err != nil {
+		return "", nil, usagef(c, "--tag: %v", err)
+	}
+	return class, tags, nil
 }
 
 // readUserList reads one user id per line; blank lines and # comments are

@@ -30,6 +30,8 @@ func fixturesCommand() *cli.Command {
 				&cli.Int64Flag{Name: "seed", EnvVars: env("seed"), Value: 1, Usage: "random seed"},
 				&cli.IntFlag{Name: "hls-every", EnvVars: env("hls-every"),
 					Usage: "make every Nth broadcast an HLS replay instead of MP4 (0: none)"},
+				&cli.IntFlag{Name: "broken-every", EnvVars: env("broken-every"),
+					Usage: "break every Nth broadcast (no or unreadable broadcast.json), as the export must survive (0: none)"},
 			}, s3Flags()...),
 			Action: runFixturesGenerate,
 		}},
@@ -37,16 +39,16 @@ func fixturesCommand() *cli.Command {
 }
 
 func runFixturesGenerate(c *cli.Context) error {
-	size, err := parseSize(c.String("video-bytes"))
+	size, err := units.ParseSize(c.String("video-bytes"))
 	if err != nil {
 		return usagef(c, "--video-bytes: %v", err)
 	}
 	opts := fixtures.Options{
 		Users: c.Int("users"), Broadcasts: c.Int("broadcasts"), VideoBytes: size,
-		Seed: c.Int64("seed"), HLSEvery: c.Int("hls-every"),
+		Seed: c.Int64("seed"), HLSEvery: c.Int("hls-every"), BrokenEvery: c.Int("broken-every"),
 	}
-	if opts.Users < 0 || opts.Broadcasts < 0 || opts.HLSEvery < 0 {
-		return usagef(c, "--users, --broadcasts and --hls-every must not be negative")
+	if opts.Users < 0 || opts.Broadcasts < 0 || opts.HLSEvery < 0 || opts.BrokenEvery < 0 {
+		return usagef(c, "--users, --broadcasts, --hls-every and --broken-every must not be negative")
 	}
 	cfg, err := s3Config(c)
 	if err != nil {

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/export/portal"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func linksCommand() *cli.Command {
@@ -64,7 +63,7 @@ func linksFlags(c *cli.Context) (linksOptions, error) {
 	if o.format, err = portal.ParseFormat(c.String("format")); err != nil {
 		return o, usagef(c, "--format: %v", err)
 	}
-	ttl, err := parseTTL(c.String("ttl"))
+	ttl, err := units.ParseDuration(c.String("ttl"))
 	if err != nil {
 		return o, usagef(c, "--ttl: %v", err)
 	}
@@ -148,26 +147,4 @@ func linksOutput(c *cli.Context, name string) (io.Writer, func() error, error) {
 		return nil, nil, fmt.Errorf("--out: %w", err)
 	}
 	return f, f.Close, nil
-}
-
-// parseTTL reads a duration that may start with whole days: 30d, 7d12h,
-// or any Go duration such as 720h or 90m.
-func parseTTL(s string) (time.Duration, error) {
-	days, rest, ok := strings.Cut(s, "d")
-	if !ok {
-		return time.ParseDuration(s)
-	}
-	n, err := strconv.Atoi(days)
-	if err != nil || n < 0 || n > 100*365 {
-		return 0, fmt.Errorf("invalid duration %q: want e.g. 30d, 720h or 90m", s)
-	}
-	d := time.Duration(n) * 24 * time.Hour
-	if rest == "" {
-		return d, nil
-	}
-	r, err := time.ParseDuration(rest)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: want e.g. 30d, 720h or 90m", s)
-	}
-	return d + r, nil
 }

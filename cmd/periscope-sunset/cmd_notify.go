@@ -16,6 +16,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/export/notify"
 	"github.com/periscope-sunset/periscope-sunset/export/portal"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
 )
 
@@ -137,7 +138,7 @@ func notifyOptions(c *cli.Context) (notify.Options, error) {
 		Rate:   c.Float64("rate"),
 		DryRun: c.Bool("dry-run"), RenotifyChanged: c.Bool("renotify-changed"), Resend: c.StringSlice("resend")}
 	var err error
-	if o.TTL, err = parseTTL(c.String("ttl")); err != nil || o.TTL <= 0 {
+	if o.TTL, err = units.ParseDuration(c.String("ttl")); err != nil || o.TTL <= 0 {
 		return o, usagef(c, "--ttl %q: want a positive duration, e.g. 30d or 720h", c.String("ttl"))
 	}
 	if o.Rate <= 0 {
@@ -200,8 +201,8 @@ func smtpCredentials(file string) (user, pass string, err error) {
 // notifySchedule takes the shutdown dates from the runbook, when it has a
 // schedule, and warns when the links outlive the export window.
 func notifySchedule(c *cli.Context, state *sunset.State, o *notify.Options) error {
-	p, err := state.Plan(c.Context)
-	if errors.Is(err, sunset.ErrNoPlan) {
+	p, err := state.LoadSchedule(c.Context)
+	if errors.Is(err, sunset.ErrNoSchedule) {
 		fmt.Fprintf(c.App.ErrWriter, "note: no schedule in %s; the emails name no shutdown dates\n", state.Store())
 		return nil
 	}

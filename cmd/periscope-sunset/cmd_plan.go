@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/export/fleet"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
 func planCommand() *cli.Command {
@@ -81,7 +82,7 @@ func planOptions(c *cli.Context) (fleet.Options, error) {
 	if opts.WorkersPerVCPU < 1 {
 		return opts, usagef(c, "--workers-per-vcpu %d: want 1 or more", opts.WorkersPerVCPU)
 	}
-	size, err := parseSize(c.String("max-part-size"))
+	size, err := units.ParseSize(c.String("max-part-size"))
 	if err != nil {
 		return opts, usagef(c, "--max-part-size: %v", err)
 	}

@@ -88,8 +88,8 @@ func checkWindowClosed(c *cli.Context, state *sunset.State, someUsers bool) erro
 	if someUsers || c.Bool("before-window-close") || c.Bool("dry-run") {
 		return nil
 	}
-	p, err := state.Plan(c.Context)
-	if errors.Is(err, sunset.ErrNoPlan) {
+	p, err := state.LoadSchedule(c.Context)
+	if errors.Is(err, sunset.ErrNoSchedule) {
 		return nil
 	}
 	if err != nil {

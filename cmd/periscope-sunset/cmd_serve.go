@@ -7,13 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/export/portal"
+	"github.com/periscope-sunset/periscope-sunset/internal/units"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
 )
 
@@ -108,7 +106,7 @@ func serveOptions(c *cli.Context, log *slog.Logger) (portal.Options, error) {
 	if opts.PresignTTL <= 0 || opts.PresignTTL > portal.MaxPresignTTL {
 		return opts, usagef(c, "--presign-ttl %v: want more than 0 and at most 168h (S3's limit); minutes are best", opts.PresignTTL)
 	}
-	if opts.Rate, err = parseRate(c.String("rate")); err != nil {
+	if opts.Rate, err = units.ParseRate(c.String("rate")); err != nil {
 		return opts, usagef(c, "--rate: %v", err)
 	}
 	if opts.Burst < 1 {
@@ -128,18 +126,6 @@ func serveOptions(c *cli.Context, log *slog.Logger) (portal.Options, error) {
 	return opts, nil
 }
 
-// parseRate reads a request rate, N/s, N/m or N/h (N alone is per
-// second), as requests per second.
-func parseRate(s string) (float64, error) {
-	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
-	per := map[string]time.Duration{"": time.Second, "s": time.Second, "m": time.Minute, "min": time.Minute, "h": time.Hour}[unit]
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || per == 0 || n <= 0 {
-		return 0, fmt.Errorf("%q: want a rate such as 10/s, 300/m or 1000/h", s)
-	}
-	return n / per.Seconds(), nil
-}
-
 // auditDownload records each download in the runbook's audit log: who
 // (the user id, as the subject), which part and how. Never the token.
 func auditDownload(state *sunset.State) func(context.Context, portal.Download) error {
@@ -148,7 +134,7 @@ func auditDownload(state *sunset.State) func(context.Context, portal.Download) e
 			Action:  "portal.download",
 			Subject: d.User,
 			Result:  d.Via,
-			Detail:  fmt.Sprintf("part %d of %d: %s (%d bytes)", d.Part, d.Parts, d.Key, d.Bytes),
+			Detail:  d.Detail(),
 		})
 	}
 }

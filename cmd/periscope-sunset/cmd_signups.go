@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/periscope-sunset/periscope-sunset/sunset"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 func signupsCommand() *cli.Command {
@@ -162,7 +163,7 @@ func signupsStatusCommand() *cli.Command {
 			if c.Bool("json") {
 				return json.NewEncoder(c.App.Writer).Encode(struct {
 					sunset.Flag
-					Gate sunset.GateState `json:"gate"`
+					Gate gate.State `json:"gate"`
 				}{f, gs})
 			}
 			printFlag(c.App.Writer, f)
@@ -177,15 +178,20 @@ func signupsGateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gate",
 		Usage: "run a reverse proxy that applies the sign-up gate in front of an app",
-		Description: "For apps not written in Go (Go apps embed sunset.Gate). Requests to the sign-up routes\n" +
+		Description: "For apps not written in Go (Go apps embed the sunset/gate package). Requests to the sign-up routes\n" +
 			"get 410 Gone with a JSON body {code, message, info_url} while sign-ups are blocked; after\n" +
 			"the read-only milestone every POST/PUT/PATCH/DELETE gets 410 Gone (code read_only) except\n" +
 			"the --read-only-allow routes. Every response carries the Sunset and Link headers once set.\n" +
 			"Routes match whatever the spelling: case, trailing or doubled slashes, percent-encoding,\n" +
 			"dot segments, ;params, .json suffixes, HEAD for GET routes, method overrides, queries.\n" +
+			"A path with a control character (raw or %-encoded) gets 400. Only WebSocket upgrades pass\n" +
+			"(h2c and every other upgrade are stripped), and only where the gate lets the route through;\n" +
+			"a WebSocket after read-only needs a \"WEBSOCKET /path\" or \"ANY /path\" allow entry.\n" +
 			"The state is re-read every --refresh; if the store is unreachable the last state stays,\n" +
 			"and until it has been read once sign-ups get 503 (closed, not yet known). SIGTERM or\n" +
-			"SIGINT drains requests in flight and exits 0.\n\n" +
+			"SIGINT drains requests in flight and exits 0.\n" +
+			"GET --status-path (default /sunset.json) is answered by the gate itself: a cacheable JSON\n" +
+			"document {signups_blocked, since, sunset, read_only_at, info_url, message} for apps to read.\n\n" +
 			"Example:\n" +
 			"  periscope-sunset signups gate --upstream http://127.0.0.1:3000 --listen :8080 \\\n" +
 			"      --signup-route \"POST /signup\" --signup-route \"POST /api/v1/users\" \\\n" +
@@ -198,6 +204,8 @@ func signupsGateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "read-only-allow", EnvVars: env("read-only-allow"),
 				Usage: "a route that still takes writes after the read-only milestone (repeat for more)"},
 			&cli.DurationFlag{Name: "refresh", EnvVars: env("refresh"), Value: 30 * time.Second, Usage: "how often to re-read the state"},
+			&cli.StringFlag{Name: "status-path", EnvVars: env("status-path"), Value: gate.DefaultStatusPath,
+				Usage: "where the gate answers the shutdown status JSON itself (docs/gate.md)"},
 		}, stateFlags(false)...),
 		Action: runSignupsGate,
 	}
@@ -208,23 +216,29 @@ func runSignupsGate(c *cli.Context) error {
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
 		return usagef(c, "--upstream %q: want an absolute http(s) URL", c.String("upstream"))
 	}
-	if _, err := sunset.ParseRoutes(c.StringSlice("signup-route")); err != nil {
+	signups, err := gate.ParseRoutes(c.StringSlice("signup-route"))
+	if err != nil {
 		return usagef(c, "--signup-route: %v", err)
 	}
-	if _, err := sunset.ParseRoutes(c.StringSlice("read-only-allow")); err != nil {
+	allow, err := gate.ParseRoutes(c.StringSlice("read-only-allow"))
+	if err != nil {
 		return usagef(c, "--read-only-allow: %v", err)
 	}
 	if c.Duration("refresh") <= 0 {
 		return usagef(c, "--refresh must be positive, e.g. 30s")
 	}
+	if err := gate.CheckStatusPath(c.String("status-path")); err != nil {
+		return usagef(c, "--status-path: %v", err)
+	}
 	s, err := openState(c)
 	if err != nil {
 		return err
 	}
-	g := sunset.NewGate(s.GateSource(), sunset.GateOptions{
-		SignupRoutes:  c.StringSlice("signup-route"),
-		ReadOnlyAllow: c.StringSlice("read-only-allow"),
+	g := gate.New(s.GateSource(), gate.Options{
+		SignupRoutes:  signups,
+		ReadOnlyAllow: allow,
 		Refresh:       c.Duration("refresh"),
+		StatusPath:    c.String("status-path"),
 		OnRefreshError: func(err error) {
 			fmt.Fprintf(c.App.ErrWriter, "periscope-sunset: %v (keeping the last state read)\n", err)
 		},
@@ -234,7 +248,7 @@ func runSignupsGate(c *cli.Context) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	fmt.Fprintf(c.App.Writer, "gate listening on http://%s, proxying to %s (state %s)\n", ln.Addr(), up, s.Store())
-	return sunset.ServeProxy(c.Context, ln, up, g, 0)
+	return gate.ServeProxy(c.Context, ln, up, g, 0)
 }
 
 func signupsVerifyCommand() *cli.Command {

@@ -62,7 +62,11 @@ func runStatus(c *cli.Context) error {
 func printStatus(c *cli.Context, st *export.StatusReport, withSource bool) {
 	w := c.App.Writer
 	fmt.Fprintf(w, "done      %d users, %s\n", st.Done, units.Bytes(st.Bytes))
+	fmt.Fprintf(w, "omissions %d done users have omissions (broadcasts or files that could not be exported safely)\n", st.WithOmissions)
 	fmt.Fprintf(w, "failed    %d users (in their shard's latest run, not done since)\n", st.Failed)
+	if st.Duplicates > 0 {
+		fmt.Fprintf(w, "duplicates %d lines of users.jsonl repeat an id (each user is exported once)\n", st.Duplicates)
+	}
 	if withSource {
 		fmt.Fprintf(w, "pending   %d of %d users\n", st.Pending, st.Total)
 	}
@@ -88,5 +92,8 @@ func printStatus(c *cli.Context, st *export.StatusReport, withSource bool) {
 	}
 	for _, f := range st.Failures {
 		fmt.Fprintf(w, "  failed: %s\n", f.Reason)
+	}
+	for _, o := range st.Omitted {
+		fmt.Fprintf(w, "  omitted: user %s: %s\n", o.User, o.Omission)
 	}
 }

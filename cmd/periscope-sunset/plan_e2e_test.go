@@ -133,3 +133,29 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("missing users.jsonl not named:\n%s", r.stderr)
 	}
 }
+
+// One bad user's folder never makes plan fail: it lists the problem and
+// plans the rest.
+func TestPlanListsProblemsAndPlansTheRest(t *testing.T) {
+	src := t.TempDir()
+	if err := os.CopyFS(src, os.DirFS(samplePath(t))); err != nil {
+		t.Fatal(err)
+	}
+	frank, _ := filepath.Glob(filepath.Join(src, "broadcasts", "frank", "*"))
+	if err := os.Symlink("../../../users.jsonl", filepath.Join(frank[0], "leak.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(t.TempDir(), "x"), filepath.Join(frank[0], "outside")); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "plan", "--source", src).want(t, 0)
+	for _, s := range []string{"problems", "broadcasts/frank/" + filepath.Base(frank[0]) + "/leak.jsonl: a symbolic link",
+		"Recommended fleet"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("plan output lacks %q:\n%s", s, r.stdout)
+		}
+	}
+	if p := planJSON(t, nil, "--source", src); p.Catalog.ProblemCount != 2 || p.Catalog.Users != 10 {
+		t.Errorf("plan --json: %d problems, %d users; want 2 and the sample's 10", p.Catalog.ProblemCount, p.Catalog.Users)
+	}
+}

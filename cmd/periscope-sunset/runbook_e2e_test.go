@@ -24,6 +24,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/icstest"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 // stateBackend is where a test keeps the runbook's state: a local folder
@@ -105,7 +106,7 @@ func TestSignupsE2E(t *testing.T) {
 		r = b.run(t, []string{"signups", "status"}, "--json").want(t, 0)
 		var st struct {
 			sunset.Flag
-			Gate sunset.GateState `json:"gate"`
+			Gate gate.State `json:"gate"`
 		}
 		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 			t.Fatal(err)
@@ -191,7 +192,7 @@ func stepStates(t *testing.T, b stateBackend) map[string]sunset.StepStatus {
 	t.Helper()
 	r := b.run(t, []string{"runbook", "status"}, "--json").want(t, 0)
 	var doc struct {
-		Plan  sunset.Plan         `json:"plan"`
+		Plan  sunset.Schedule     `json:"plan"`
 		Steps []sunset.StepStatus `json:"steps"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
@@ -389,7 +390,8 @@ func startGate(t *testing.T, b stateBackend, upstream string) string {
 	args := append([]string{"signups", "gate", "--upstream", upstream, "--listen", "127.0.0.1:0", "--refresh", "100ms",
 		"--signup-route", "POST /signup", "--signup-route", "POST /api/v1/users"}, b.flags...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, b.env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"PERISCOPE_SUNSET_STATUS_PATH=/api/sunset.json"}, b.env...)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -437,7 +439,8 @@ func TestGateE2E(t *testing.T) {
 		var mu sync.Mutex
 		var signups int
 		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(strings.ToLower(r.URL.Path), "sign") || strings.Contains(r.URL.Path, "users") {
+			if strings.Contains(strings.ToLower(r.URL.Path), "sign") || strings.Contains(r.URL.Path, "users") ||
+				strings.Contains(r.URL.Path, "sunset") {
 				mu.Lock()
 				signups++
 				mu.Unlock()
@@ -491,6 +494,13 @@ func TestGateE2E(t *testing.T) {
 			!strings.Contains(r.stdout, `Link: <https://example.com/bye>; rel="sunset"`) {
 			t.Fatalf("verify:\n%s", r.stdout)
 		}
+		checkStatusDocument(t, "http://"+addr+"/api/sunset.json")
+		mu.Lock()
+		if signups != before {
+			t.Errorf("the status document reached the app")
+		}
+		mu.Unlock()
+
 		var verifies []string
 		for _, e := range auditEvents(t, b) {
 			if e.Action == "signups.verify" {
@@ -501,6 +511,25 @@ func TestGateE2E(t *testing.T) {
 			t.Errorf("audited verifies %v, want failed then proven", verifies)
 		}
 	})
+}
+
+// checkStatusDocument reads the gate's status document (its path set by
+// PERISCOPE_SUNSET_STATUS_PATH) after the block.
+func checkStatusDocument(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st gate.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	if !st.SignupsBlocked || st.Since == nil || st.Sunset == nil || st.Sunset.Format(time.RFC3339) != "2027-03-31T07:00:00Z" ||
+		st.InfoURL != "https://example.com/bye" || !strings.Contains(st.Message, "closing") || resp.Header.Get("ETag") == "" {
+		t.Errorf("status document %+v, headers %v", st, resp.Header)
+	}
 }
 
 // rawStatus sends one request line as given, so no client cleans the path.

@@ -43,10 +43,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	b := browser.New(t)
 	b.Run(chromedp.Navigate(srv.URL + "/"))
 	text := browser.Eval[map[string]string](b, `Object.fromEntries(
-		["done","failed","pending","inflight","bytes","runs","sent","downloads","signups","verify","next"]
+		["done","omissions","failed","pending","inflight","bytes","runs","sent","downloads","signups","verify","next"]
 		.map(id => [id, document.getElementById(id)?.innerText ?? "MISSING"]))`)
 	for id, n := range map[string]string{
-		"done": strconv.Itoa(want.Done), "failed": strconv.Itoa(want.Failed), "pending": strconv.Itoa(want.Pending),
+		"done": strconv.Itoa(want.Done), "omissions": strconv.Itoa(want.WithOmissions), "failed": strconv.Itoa(want.Failed), "pending": strconv.Itoa(want.Pending),
 		"inflight": strconv.Itoa(want.InFlight), "bytes": units.Bytes(want.Bytes), "runs": strconv.Itoa(want.Runs),
 		"sent": "3", "downloads": "2",
 	} {

@@ -270,7 +270,7 @@ func (c *Collector) readState(ctx context.Context, s *Snapshot) error {
 	if s.Signups, err = st.Flag(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if s.Plan, s.Steps, err = st.Status(ctx); err != nil {
+	if s.Schedule, s.Steps, err = st.Status(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	s.NextAction = nextAction(s.Steps)

@@ -12,7 +12,7 @@ type Snapshot struct {
 	ReadAt      time.Time
 	ReadSeconds float64 // how long the read took
 
-	Plan       sunset.Plan
+	Schedule   sunset.Schedule
 	Steps      []sunset.StepStatus
 	NextAction string
 	StateError string // the runbook state could not be read (the export still shows)

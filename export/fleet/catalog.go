@@ -2,12 +2,14 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/names"
 )
 
 // broadcastsPrefix is where the source archive keeps every user's media.
@@ -38,8 +40,15 @@ type Catalog struct {
 	Orphans Orphans `json:"not_in_users_jsonl"`
 	// StrayKeys are objects under broadcasts/ that are not inside a
 	// broadcast folder (broadcasts/<user>/<broadcast>/...).
-	StrayKeys int64    `json:"stray_keys"`
-	Largest   UserSize `json:"largest_user"`
+	StrayKeys int64 `json:"stray_keys"`
+	// ProblemCount counts what the export will refuse or omit among
+	// the users it exports: users.jsonl lines it cannot use, and entries
+	// under broadcasts/<user_id>/ that are not regular files inside that
+	// folder (links, FIFOs) or whose names it refuses. Each costs only
+	// itself; Problems lists the first maxProblems.
+	ProblemCount int64     `json:"problem_count"`
+	Problems     []Problem `json:"problems,omitempty"`
+	Largest      UserSize  `json:"largest_user"`
 	// Histogram counts users by source bytes, in power-of-4 buckets.
 	Histogram []Bucket `json:"histogram"`
 	// ListedObjects and ScanRequests are what this scan cost: one GET of
@@ -48,6 +57,25 @@ type Catalog struct {
 	ScanRequests  int64 `json:"scan_requests"`
 
 	users []*userStat // users with broadcasts, in users.jsonl order
+	// problems found under each user's folder, kept until users.jsonl
+	// says whether the user is exported at all
+	userProblems map[string][]Problem
+}
+
+// maxProblems bounds the problems a plan lists one by one.
+const maxProblems = 100
+
+// Problem is one thing the export will refuse or omit, and why.
+type Problem struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+func (c *Catalog) problem(p Problem) {
+	c.ProblemCount++
+	if len(c.Problems) < maxProblems {
+		c.Problems = append(c.Problems, p)
+	}
 }
 
 // Orphans counts what sits under broadcasts/ for users the export skips.
@@ -79,7 +107,7 @@ func (c *Catalog) EmptyUsers() int { return c.Users - c.UsersWithBroadcasts }
 // Scan reads src's catalog: users.jsonl, and one listing of broadcasts/.
 // It never reads media.
 func Scan(ctx context.Context, src blob.Store) (*Catalog, error) {
-	c := &Catalog{Source: src.String()}
+	c := &Catalog{Source: src.String(), userProblems: map[string][]Problem{}}
 	byUser, err := c.listBroadcasts(ctx, src)
 	if err != nil {
 		return nil, err
@@ -99,14 +127,52 @@ func Scan(ctx context.Context, src blob.Store) (*Catalog, error) {
 	return c, nil
 }
 
+// folderLister is a store that lists each user's folder as the export
+// reads it, reporting what it refuses (links out of the folder, FIFOs)
+// instead of skipping it: a folder on disk.
+type folderLister interface {
+	ListEachFolder(ctx context.Context, prefix string, fn func(blob.Info, error) error) error
+}
+
+// listChecked lists with the refusals where the store has any.
+func listChecked(ctx context.Context, src blob.Store, prefix string, fn func(blob.Info, error) error) error {
+	if fl, ok := src.(folderLister); ok {
+		return fl.ListEachFolder(ctx, prefix, fn)
+	}
+	return src.List(ctx, prefix, func(info blob.Info) error { return fn(info, nil) })
+}
+
 // listBroadcasts totals every user folder under broadcasts/ in one listing.
 // Keys come in lexical order, so all objects of one broadcast folder are
-// consecutive and a change of folder is a new broadcast.
+// consecutive and a change of folder is a new broadcast. What the export
+// would refuse or omit is kept as a problem of its user, not counted.
 func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[string]*userStat, error) {
 	byUser := map[string]*userStat{}
 	var lastFolder string
-	err := src.List(ctx, broadcastsPrefix, func(info blob.Info) error {
+	err := listChecked(ctx, src, broadcastsPrefix, func(info blob.Info, err error) error {
 		c.ListedObjects++
+		if err != nil && !blob.IsRefused(err) {
+			return err
+		}
+		rel := strings.TrimPrefix(info.Key, broadcastsPrefix)
+		uid, rest, _ := strings.Cut(rel, "/")
+		if err == nil && rest != "" {
+			err = export.CheckSourcePath(rest)
+		}
+		if err != nil {
+			var r *blob.RefusedError
+			reason := err.Error()
+			if errors.As(err, &r) {
+				reason = r.Reason
+			}
+			p := Problem{Key: names.Visible(info.Key), Reason: reason}
+			if !strings.HasPrefix(info.Key, broadcastsPrefix) {
+				c.problem(p) // broadcasts/ itself: every user's problem
+				return nil
+			}
+			c.userProblems[uid] = append(c.userProblems[uid], p)
+			return nil
+		}
 		uid, bid, ok := splitKey(info.Key)
 		if !ok {
 			c.StrayKeys++
@@ -126,9 +192,14 @@ func (c *Catalog) listBroadcasts(ctx context.Context, src blob.Store) (map[strin
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %s%s: %w", src, broadcastsPrefix, err)
+		return nil, fmt.Errorf("list %s: %w", where(src, broadcastsPrefix), err)
 	}
 	return byUser, nil
+}
+
+// where names a key of a store for a message: the store, a slash, the key.
+func where(src blob.Store, key string) string {
+	return strings.TrimSuffix(src.String(), "/") + "/" + key
 }
 
 // splitKey splits broadcasts/<user>/<broadcast>/<file...>.
@@ -145,14 +216,19 @@ func splitKey(key string) (uid, bid string, ok bool) {
 func (c *Catalog) readUsers(ctx context.Context, src blob.Store, byUser map[string]*userStat) error {
 	rc, err := src.Get(ctx, export.UsersKey)
 	if err != nil {
-		return fmt.Errorf("source %s: open %s: %w", src, export.UsersKey, err)
+		return fmt.Errorf("source %s: %w", where(src, export.UsersKey), err)
 	}
 	defer rc.Close()
 	return export.ReadUsers(ctx, rc, func(u export.User, lerr error) error {
 		if lerr != nil {
 			c.UnusableLines++
+			c.problem(Problem{Key: export.UsersKey, Reason: lerr.Error()})
 			return nil
 		}
+		for _, p := range c.userProblems[u.ID] {
+			c.problem(p)
+		}
+		delete(c.userProblems, u.ID) // a duplicate line does not count them twice
 		s := byUser[u.ID]
 		switch {
 		case s == nil:

@@ -37,6 +37,16 @@ func (r *Recommendation) writeCatalog(w io.Writer) {
 	if c.Largest.ID != "" {
 		fmt.Fprintf(w, "  largest user\t%s\t%s in %s objects\n", c.Largest.ID, byteSize(c.Largest.Bytes), count(c.Largest.Files))
 	}
+	if c.ProblemCount > 0 {
+		fmt.Fprintf(w, "  problems\t%s\trefused or omitted by the export, each costing only itself (the rest is planned):\n",
+			count(c.ProblemCount))
+		for _, p := range c.Problems {
+			fmt.Fprintf(w, "    %s: %s\n", p.Key, p.Reason)
+		}
+		if int64(len(c.Problems)) < c.ProblemCount {
+			fmt.Fprintf(w, "    ... and %s more (plan --json lists the first %d)\n", count(c.ProblemCount-int64(len(c.Problems))), len(c.Problems))
+		}
+	}
 	if c.Orphans.Users > 0 {
 		fmt.Fprintf(w, "  not exported\t%s\tfolders under broadcasts/ of users not in users.jsonl: %s objects, %s\n",
 			count(int64(c.Orphans.Users)), count(c.Orphans.Files), byteSize(c.Orphans.Bytes))

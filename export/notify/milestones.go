@@ -10,7 +10,7 @@ var userSteps = []struct{ step, title string }{
 }
 
 // MilestonesFrom picks the dates a user needs from the runbook's schedule.
-func MilestonesFrom(p sunset.Plan) []Milestone {
+func MilestonesFrom(p sunset.Schedule) []Milestone {
 	var out []Milestone
 	for _, s := range userSteps {
 		if m, ok := p.Milestone(s.step); ok {
@@ -21,7 +21,7 @@ func MilestonesFrom(p sunset.Plan) []Milestone {
 }
 
 // WindowClose is when the exports are deleted, if the schedule says.
-func WindowClose(p sunset.Plan) (Milestone, bool) {
+func WindowClose(p sunset.Schedule) (Milestone, bool) {
 	m, ok := p.Milestone(sunset.StepExportWindowClose)
 	return Milestone{Title: m.Title, At: m.Due}, ok
 }

@@ -16,7 +16,8 @@
 // shared state is the per-client rate limiter (a token bucket per client
 // address behind one mutex, idle buckets swept as it goes). Downloads are
 // reported through a callback (Options.OnDownload) that the command wires
-// to the audit log. Serve runs the server until its context ends, then
+// to the audit log: a streamed part once a response has served its last
+// byte (served.go), a redirect when a presigned URL is handed out. Serve runs the server until its context ends, then
 // shuts it down gracefully. Nothing here reads flags, the environment or a
 // global clock.
 package portal

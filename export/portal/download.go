@@ -30,29 +30,12 @@ func (h *Handler) part(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := m.Parts[n-1]
-	d := Download{User: user, Part: n, Parts: len(m.Parts), Key: p.Key, Bytes: p.Size, Via: "stream"}
+	d := Download{User: user, Part: n, Parts: len(m.Parts), Key: p.Key, Bytes: p.Size}
 	if h.opts.Presigner != nil {
-		d.Via = "redirect"
-	}
-	if countsAsDownload(r) {
-		h.audit(r.Context(), d)
-	}
-	if h.opts.Presigner != nil {
-		h.redirect(w, r, p)
+		h.redirect(w, r, p, d)
 		return
 	}
-	h.stream(w, r, m, p)
-}
-
-// countsAsDownload tells a download from a resumption of one (a Range
-// request past the start) or a HEAD, so the audit counts downloads, not
-// requests.
-func countsAsDownload(r *http.Request) bool {
-	if r.Method != http.MethodGet {
-		return false
-	}
-	rg := r.Header.Get("Range")
-	return rg == "" || len(rg) > len("bytes=0-") && rg[:len("bytes=0-")] == "bytes=0-"
+	h.stream(w, r, m, p, d)
 }
 
 func (h *Handler) audit(ctx context.Context, d Download) {
@@ -66,19 +49,28 @@ func (h *Handler) audit(ctx context.Context, d Download) {
 	}
 }
 
-func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, p export.PartRecord) {
+// redirect hands out a presigned URL and records that it did (a GET, not
+// a HEAD): the bytes then flow from S3, out of the portal's sight, so
+// this is a download begun, never one known to be complete.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, p export.PartRecord, d Download) {
 	u, err := h.opts.Presigner.PresignGet(r.Context(), p.Key, path.Base(p.Key), h.opts.PresignTTL)
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("presign %s: %w", p.Key, err))
 		return
+	}
+	if r.Method == http.MethodGet {
+		d.Via = ViaRedirect
+		h.audit(r.Context(), d)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
 // stream serves a part from the store. http.ServeContent answers Range
-// and If-Range (against the ETag, the part's SHA-256) and HEAD.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m *export.Manifest, p export.PartRecord) {
+// and If-Range (against the ETag, the part's SHA-256) and HEAD. The
+// download is recorded only once the response has written the part's
+// last byte to the connection (served).
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m *export.Manifest, p export.PartRecord, d Download) {
 	ra, err := h.dst.Open(r.Context(), p.Key)
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("open %s: %w", p.Key, err))
@@ -97,5 +89,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, m *export.Manif
 	hd.Set("ETag", `"`+p.SHA256+`"`)
 	hd.Set("Cache-Control", "private, no-store")
 	modTime, _ := time.Parse(time.RFC3339, m.CreatedAt)
-	http.ServeContent(w, r, path.Base(p.Key), modTime, io.NewSectionReader(ra, 0, ra.Size()))
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, path.Base(p.Key), modTime, io.NewSectionReader(ra, 0, ra.Size()))
+	if from, ok := served(cw, r, p.Size); ok {
+		d.Via, d.From, d.Served = ViaStream, from, cw.n
+		h.audit(r.Context(), d)
+	}
 }

@@ -38,8 +38,11 @@ type Options struct {
 	// TrustedProxies are the load balancers or proxies whose
 	// X-Forwarded-For is believed when telling clients apart.
 	TrustedProxies []netip.Prefix
-	// OnDownload, when set, is told of every part download before it
-	// starts: the audit trail. An error is logged; the download goes on.
+	// OnDownload, when set, is told of every download the portal saw
+	// complete (Via "stream": a response wrote the part's last byte) and
+	// of every presigned URL it handed out (Via "redirect": the download
+	// then happens between the client and S3). The audit trail. An error
+	// is logged; the response is not changed.
 	OnDownload func(context.Context, Download) error
 	// Log gets one line per request and every error (default: discard).
 	// Tokens are never logged.
@@ -54,8 +57,28 @@ type Download struct {
 	Part  int // 1-based
 	Parts int
 	Key   string // the part's key in the destination
-	Bytes int64
-	Via   string // "redirect" (presigned S3 URL) or "stream"
+	Bytes int64  // the part's size
+	Via   string // ViaStream or ViaRedirect
+	// From and Served, for ViaStream: the offset of the first byte this
+	// response served and how many it served, up to the part's last byte.
+	// A full download is From 0, Served Bytes; a resumption starts later.
+	From, Served int64
+}
+
+// How a download went, the audit event's result.
+const (
+	ViaStream   = "stream"   // the portal served the part up to its last byte
+	ViaRedirect = "redirect" // a presigned URL was handed out; S3 serves the bytes
+)
+
+// Detail is the audit event's one-line description of d.
+func (d Download) Detail() string {
+	if d.Via == ViaRedirect {
+		return fmt.Sprintf("part %d of %d: %s (%d bytes): presigned URL handed out, not a completed download",
+			d.Part, d.Parts, d.Key, d.Bytes)
+	}
+	return fmt.Sprintf("part %d of %d: %s (%d bytes): served bytes %d-%d, %d bytes, to the last byte",
+		d.Part, d.Parts, d.Key, d.Bytes, d.From, d.From+d.Served-1, d.Served)
 }
 
 // Handler is the download portal, an http.Handler.

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -259,38 +257,6 @@ func mustPrefixes(s ...string) []netipPrefix {
 		ps = append(ps, mustPrefix(v))
 	}
 	return ps
-}
-
-// TestAudit: each download is reported once, with the user and part and
-// no token; resumptions and HEADs are not downloads.
-func TestAudit(t *testing.T) {
-	dst := localExport(t, export.Options{})
-	var mu sync.Mutex
-	var got []Download
-	srv := startPortal(t, dst, Options{Rate: 1000, Burst: 1000, OnDownload: func(ctx context.Context, d Download) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, d)
-		return nil
-	}})
-	tok := validToken(t, "frank")
-	u := srv.URL + "/u/frank/parts/1?token=" + tok
-	get(t, u)
-	get(t, u, "Range", "bytes=0-99")
-	get(t, u, "Range", "bytes=100-")
-	do(t, http.MethodHead, u)
-	get(t, srv.URL+"/u/frank?token="+tok)
-	get(t, srv.URL+"/u/frank/parts/1?token=bad")
-	m := manifest(t, dst, "frank")
-	want := Download{User: "frank", Part: 1, Parts: 1, Key: m.Parts[0].Key, Bytes: m.Parts[0].Size, Via: "stream"}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 2 || got[0] != want || got[1] != want {
-		t.Fatalf("downloads %+v, want 2 of %+v", got, want)
-	}
-	if strings.Contains(fmt.Sprintf("%+v", got), tok) {
-		t.Fatal("a download event holds the token")
-	}
 }
 
 func TestClientKey(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/names"
 )
 
 // DefaultLinkTTL is how long a portal link works unless told otherwise:
@@ -218,8 +219,8 @@ func parseBaseURL(raw string) (string, error) {
 func checkPartKey(user, key string) error {
 	name, ok := strings.CutPrefix(key, user+"/")
 	if !ok || name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." ||
-		!strings.HasSuffix(name, ".zip") {
-		return fmt.Errorf("user %s: manifest.json lists unexpected part key %q", user, key)
+		!strings.HasSuffix(name, ".zip") || names.Check(name) != nil {
+		return fmt.Errorf("user %s: manifest.json lists unexpected part key %q", user, names.Visible(key))
 	}
 	return nil
 }

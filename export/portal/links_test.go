@@ -102,3 +102,20 @@ func TestRowWriter(t *testing.T) {
 		t.Fatal("format xml accepted")
 	}
 }
+
+// A part name from manifest.json goes through the same check as the
+// export's entry names: one that could disguise itself is refused.
+func TestCheckPartKeyRefusesDeceptiveNames(t *testing.T) {
+	for _, key := range []string{"alice/periscope-alice\u202Epiz.exe.zip", "alice/periscope\u200B-alice.zip",
+		"alice/a\nb.zip", "alice/\xff.zip"} {
+		err := checkPartKey("alice", key)
+		if err == nil {
+			t.Errorf("checkPartKey(%q) accepted it", key)
+		} else if strings.ContainsAny(err.Error(), "\u202E\u200B\n") {
+			t.Errorf("the error %q carries the character it refuses", err)
+		}
+	}
+	if err := checkPartKey("alice", "alice/periscope-alice.zip"); err != nil {
+		t.Fatal(err)
+	}
+}

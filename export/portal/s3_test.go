@@ -72,9 +72,20 @@ func TestPresignedRedirects(t *testing.T) {
 		first = downloads[0]
 	}
 	mu.Unlock()
-	if first.Via != "redirect" || first.User != "alice" || first.Part != 1 {
-		t.Fatalf("first download %+v", first)
+	if first.Via != ViaRedirect || first.User != "alice" || first.Part != 1 || first.Served != 0 ||
+		!strings.Contains(first.Detail(), "not a completed download") {
+		t.Fatalf("first download %+v: %s", first, first.Detail())
 	}
+	// A HEAD hands out no URL worth recording.
+	mu.Lock()
+	n := len(downloads)
+	mu.Unlock()
+	do(t, http.MethodHead, fmt.Sprintf("%s/u/alice/parts/1?token=%s", srv.URL, validToken(t, "alice")))
+	mu.Lock()
+	if len(downloads) != n {
+		t.Errorf("a HEAD was recorded: %+v", downloads[n:])
+	}
+	mu.Unlock()
 	// A presigned URL with its signature changed is refused by S3.
 	r := get(t, fmt.Sprintf("%s/u/alice/parts/1?token=%s", srv.URL, validToken(t, "alice")))
 	bad := strings.Replace(r.header.Get("Location"), "X-Amz-Signature=", "X-Amz-Signature=00", 1)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/httpserve"
 )
 
 // DefaultShutdownTimeout is how long downloads in flight may take to
@@ -31,22 +33,10 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout
 		// take hours on a slow line.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "grace", shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err := httpserve.Serve(ctx, srv, ln, shutdownTimeout, func() { log.Info("shutting down", "grace", shutdownTimeout) })
+	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("requests still running at the end of the grace period were cut", "err", err)
-		srv.Close()
+		return nil
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/periscope-sunset/periscope-sunset/export"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/names"
 	"github.com/periscope-sunset/periscope-sunset/internal/units"
 )
 
@@ -44,7 +45,9 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		SumsURL:    user + "/SHA256SUMS" + q,
 	}, expiry)
 	for i, part := range m.Parts {
-		file := path.Base(part.Key)
+		// A name from the manifest is shown only as names.Visible
+		// writes it, so no character in it can disguise the file.
+		file := names.Visible(path.Base(part.Key))
 		p.Parts = append(p.Parts, partRow{File: file, URL: fmt.Sprintf("%s/parts/%d%s", user, i+1, q),
 			Size: units.Bytes(part.Size), SHA256: part.SHA256})
 	}
@@ -69,7 +72,7 @@ func (h *Handler) sums(w http.ResponseWriter, r *http.Request) {
 	}
 	var b strings.Builder
 	for _, part := range m.Parts {
-		fmt.Fprintf(&b, "%s  %s\n", part.SHA256, path.Base(part.Key))
+		fmt.Fprintf(&b, "%s  %s\n", part.SHA256, names.Visible(path.Base(part.Key)))
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/plain; charset=utf-8")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,11 +14,6 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/fixtures"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
-)
-
-var (
-	s3Once sync.Once
-	s3srv  *s3test.Server
 )
 
 // backends returns a fresh destination per backend: a local folder and a

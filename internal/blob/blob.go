@@ -47,6 +47,11 @@ type PutOptions struct {
 	IfMatch string
 	// ContentType is stored as the object's media type where supported.
 	ContentType string
+	// Archival marks an object users download (an export's parts and
+	// manifest): it gets the store's storage class and object tags,
+	// which lifecycle rules match on. Small state that is rewritten
+	// (claims, reports) is written without them.
+	Archival bool
 	// Progress, when set, is called with the number of bytes as they are
 	// stored.
 	Progress func(n int64)

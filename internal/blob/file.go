@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +52,10 @@ func (s *FileStore) root(create bool) (*os.Root, error) {
 			return nil, err
 		}
 	}
+	// A FIFO given as the folder would block OpenRoot, so look first.
+	if fi, err := os.Stat(s.dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s: not a folder", s.dir)
+	}
 	r, err := os.OpenRoot(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", s.dir, ErrNotExist)
@@ -80,15 +83,8 @@ func (s *FileStore) openFile(key string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.Open(key)
-	if err != nil {
-		return nil, fileErr(key, err)
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", key)
-	}
-	return f, nil
+	f, _, err := openRegular(r, key, key, "the store's folder")
+	return f, err
 }
 
 // Get implements Store.
@@ -154,73 +150,18 @@ func fileErr(key string, err error) error {
 	return err
 }
 
-// List implements Store. Symlinks are followed only while they stay inside
-// the root; one that points outside is an error naming it.
+// List implements Store. It offers regular files only, and links to them
+// that stay inside the root; ListChecked also reports what it skipped.
 func (s *FileStore) List(ctx context.Context, prefix string, fn func(Info) error) error {
-	r, err := s.root(false)
-	if errors.Is(err, ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	// Walk only the folder that can hold matching keys.
-	start := "."
-	if i := strings.LastIndex(prefix, "/"); i > 0 {
-		start = prefix[:i]
-	}
-	if fi, err := r.Stat(start); errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
-		return nil
-	}
-	return listDir(ctx, r, start, prefix, fn)
-}
-
-// listDir calls fn for the files under dir whose keys start with prefix, in
-// key order. That is not the order of names in a folder: the keys under
-// folder "a" all start "a/", so "a" sorts after "a-b" and before "a0".
-func listDir(ctx context.Context, r *os.Root, dir, prefix string, fn func(Info) error) error {
-	entries, err := fs.ReadDir(r.FS(), dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
-	}
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int {
-		return strings.Compare(sortName(a), sortName(b))
-	})
-	for _, d := range entries {
-		if err := ctx.Err(); err != nil {
-			return err
+	return s.ListChecked(ctx, prefix, func(info Info, err error) error {
+		if IsRefused(err) {
+			return nil
 		}
-		p := path.Join(dir, d.Name())
-		if d.IsDir() {
-			if strings.HasPrefix(p+"/", prefix) || strings.HasPrefix(prefix, p+"/") {
-				if err := listDir(ctx, r, p, prefix, fn); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if !strings.HasPrefix(p, prefix) || isTemp(p) {
-			continue
-		}
-		fi, err := r.Stat(p) // follows symlinks, refusing any that leave the root
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if !fi.Mode().IsRegular() {
-			continue
-		}
-		if err := fn(fileInfo(p, fi)); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func sortName(d fs.DirEntry) string {
-	if d.IsDir() {
-		return d.Name() + "/"
-	}
-	return d.Name()
+		return fn(info)
+	})
 }
 
 const tempMarker = ".partial-"

@@ -30,6 +30,7 @@ type S3Store struct {
 	prefix      string // "" or ends with "/"
 	budget      *Budget
 	concurrency int
+	w           writeOptions
 }
 
 var _ Store = (*S3Store)(nil)
@@ -45,6 +46,9 @@ const (
 func NewS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3Store, error) {
 	if bucket == "" {
 		return nil, errors.New("s3: empty bucket name")
+	}
+	if err := checkWriteOptions(cfg); err != nil {
+		return nil, fmt.Errorf("s3://%s: %w", bucket, err)
 	}
 	awsCfg, err := loadAWSConfig(ctx, cfg)
 	if err != nil {
@@ -75,6 +79,7 @@ func NewS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3Store, 
 		prefix:      cleanPrefix(prefix),
 		budget:      budget,
 		concurrency: cmp.Or(max(cfg.Concurrency, 0), defaultConcurrency),
+		w:           newWriteOptions(cfg),
 	}, nil
 }
 
@@ -190,7 +195,7 @@ func (s *S3Store) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &k})
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &k, ExpectedBucketOwner: s.w.owner})
 	if err != nil {
 		return Info{}, s.wrap("stat", key, err)
 	}
@@ -206,8 +211,9 @@ func (s *S3Store) Stat(ctx context.Context, key string) (Info, error) {
 // string order.
 func (s *S3Store) List(ctx context.Context, prefix string, fn func(Info) error) error {
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.bucket,
-		Prefix: aws.String(s.prefix + prefix),
+		Bucket:              &s.bucket,
+		Prefix:              aws.String(s.prefix + prefix),
+		ExpectedBucketOwner: s.w.owner,
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -235,7 +241,7 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &k})
+	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &k, ExpectedBucketOwner: s.w.owner})
 	if err != nil && !isNotFound(err) {
 		return s.wrap("delete", key, err)
 	}
@@ -250,6 +256,8 @@ func (s *S3Store) wrap(op, key string, err error) error {
 		return fmt.Errorf("%s %s%s: %w: %w", op, s, key, ErrNotExist, err)
 	case isPrecondition(err):
 		return fmt.Errorf("%s %s%s: %w: %w", op, s, key, ErrPrecondition, err)
+	case s.w.owner != nil && httpStatus(err) == http.StatusForbidden:
+		return fmt.Errorf("%s %s%s: %w: %w", op, s, key, s.ownerErr(), err)
 	}
 	return fmt.Errorf("%s %s%s: %w", op, s, key, err)
 }

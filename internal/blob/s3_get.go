@@ -34,7 +34,7 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &k})
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &k, ExpectedBucketOwner: s.w.owner})
 	if err != nil {
 		return nil, s.wrap("get", key, err)
 	}
@@ -64,7 +64,8 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 func (b *resumingBody) reopen() error {
 	out, err := b.s.client.GetObject(b.ctx, &s3.GetObjectInput{
 		Bucket: &b.s.bucket, Key: &b.k, IfMatch: &b.etag,
-		Range: aws.String(fmt.Sprintf("bytes=%d-", b.off)),
+		Range:               aws.String(fmt.Sprintf("bytes=%d-", b.off)),
+		ExpectedBucketOwner: b.s.w.owner,
 	})
 	if err != nil {
 		err = b.s.wrap("get", b.key, err)

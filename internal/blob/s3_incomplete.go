@@ -32,9 +32,10 @@ func (s *S3Store) AbortIncompleteUploads(ctx context.Context, prefix string) (in
 	n := 0
 	err := s.eachUpload(ctx, prefix, func(u types.MultipartUpload) error {
 		_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-			Bucket:   &s.bucket,
-			Key:      u.Key,
-			UploadId: u.UploadId,
+			Bucket:              &s.bucket,
+			Key:                 u.Key,
+			UploadId:            u.UploadId,
+			ExpectedBucketOwner: s.w.owner,
 		})
 		if err != nil {
 			return fmt.Errorf("abort upload %s of %s: %w", aws.ToString(u.UploadId), aws.ToString(u.Key), err)
@@ -47,8 +48,9 @@ func (s *S3Store) AbortIncompleteUploads(ctx context.Context, prefix string) (in
 
 func (s *S3Store) eachUpload(ctx context.Context, prefix string, fn func(types.MultipartUpload) error) error {
 	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{
-		Bucket: &s.bucket,
-		Prefix: aws.String(s.prefix + prefix),
+		Bucket:              &s.bucket,
+		Prefix:              aws.String(s.prefix + prefix),
+		ExpectedBucketOwner: s.w.owner,
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

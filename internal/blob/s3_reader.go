@@ -152,6 +152,8 @@ func (r *s3ReaderAt) get(from, to int64) (io.ReadCloser, error) {
 		Key:     &r.key,
 		Range:   aws.String(fmt.Sprintf("bytes=%d-%d", from, to)),
 		IfMatch: nilIfEmpty(r.etag),
+
+		ExpectedBucketOwner: r.s.w.owner,
 	})
 	if err != nil {
 		return nil, r.s.wrap("read", r.key[len(r.s.prefix):], err)

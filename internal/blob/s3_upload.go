@@ -77,6 +77,7 @@ type upload struct {
 	opts   PutOptions
 	first  int64 // size of the first part
 	id     *string
+	sums   partSums // the parts' CRC-32C, for the full-object checksum
 
 	mu    sync.Mutex // guards parts, size and calls to opts.Progress
 	parts []types.CompletedPart
@@ -126,7 +127,9 @@ func (u *upload) putObject(ctx context.Context, b []byte) (Info, error) {
 	if u.opts.IfNoneMatch {
 		in.IfNoneMatch = aws.String("*")
 	}
-	out, err := u.s.client.PutObject(ctx, in, unsignedPayload)
+	u.s.w.putObject(in, u.opts)
+	in.ChecksumCRC32C = crc32cOf(b)
+	out, err := u.s.client.PutObject(ctx, in, unsignedPayload, resendCorrupted)
 	if err != nil {
 		return Info{}, u.condErr(err)
 	}
@@ -151,11 +154,17 @@ func (u *upload) progress(n int64) {
 
 // run sends a multipart upload whose first part is in buf.
 func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error) {
-	out, err := u.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+	in := &s3.CreateMultipartUploadInput{
 		Bucket:      &u.s.bucket,
 		Key:         &u.objKey,
 		ContentType: nilIfEmpty(u.opts.ContentType),
-	})
+		// S3 checks the whole object's CRC-32C, combined from the parts'
+		// (s3_checksum.go), when the upload completes.
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
+		ChecksumType:      types.ChecksumTypeFullObject,
+	}
+	u.s.w.createMultipart(in, u.opts)
+	out, err := u.s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		u.s.budget.Release(buf)
 		return Info{}, u.s.wrap("put", u.key, err)
@@ -202,6 +211,7 @@ func (u *upload) sendParts(ctx context.Context, buf []byte, r io.Reader) (Info, 
 }
 
 func (u *upload) sendPart(ctx context.Context, n int, b []byte) error {
+	sum := u.sums.add(int32(n), b)
 	out, err := u.s.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket:        &u.s.bucket,
 		Key:           &u.objKey,
@@ -209,13 +219,16 @@ func (u *upload) sendPart(ctx context.Context, n int, b []byte) error {
 		PartNumber:    aws.Int32(int32(n)),
 		Body:          bytes.NewReader(b),
 		ContentLength: aws.Int64(int64(len(b))),
-	}, unsignedPayload)
+
+		ChecksumCRC32C:      sum,
+		ExpectedBucketOwner: u.s.w.owner,
+	}, unsignedPayload, resendCorrupted)
 	if err != nil {
 		return u.errorf("upload part %d: %w", n, err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(n))})
+	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(n)), ChecksumCRC32C: sum})
 	u.size += int64(len(b))
 	u.progress(int64(len(b)))
 	return nil
@@ -231,6 +244,10 @@ func (u *upload) complete(ctx context.Context) (Info, error) {
 		UploadId:        u.id,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
 		IfMatch:         nilIfEmpty(u.opts.IfMatch),
+
+		ChecksumCRC32C:      u.sums.whole(),
+		ChecksumType:        types.ChecksumTypeFullObject,
+		ExpectedBucketOwner: u.s.w.owner,
 	}
 	if u.opts.IfNoneMatch {
 		in.IfNoneMatch = aws.String("*")
@@ -242,17 +259,46 @@ func (u *upload) complete(ctx context.Context) (Info, error) {
 	return Info{Key: u.key, Size: u.size, ETag: aws.ToString(out.ETag), ModTime: time.Now()}, nil
 }
 
+// abort aborts the upload and checks that it is gone. A part whose
+// request was cancelled on our side may still be landing on the server,
+// and land after the abort: S3's documentation of AbortMultipartUpload says
+// to abort again until ListParts finds no upload, so this does, a few
+// times, with a short pause.
 func (u *upload) abort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket:   &u.s.bucket,
-		Key:      &u.objKey,
-		UploadId: u.id,
-	})
 	var nsu *types.NoSuchUpload
-	if errors.As(err, &nsu) {
-		return nil
+	for attempt := 0; ; attempt++ {
+		_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket:   &u.s.bucket,
+			Key:      &u.objKey,
+			UploadId: u.id,
+
+			ExpectedBucketOwner: u.s.w.owner,
+		})
+		if err != nil && !errors.As(err, &nsu) {
+			return err
+		}
+		_, err = u.s.client.ListParts(ctx, &s3.ListPartsInput{
+			Bucket:   &u.s.bucket,
+			Key:      &u.objKey,
+			UploadId: u.id,
+
+			ExpectedBucketOwner: u.s.w.owner,
+		})
+		if err != nil && (errors.As(err, &nsu) || isNotFound(err)) {
+			return nil // gone
+		}
+		if attempt == abortChecks-1 {
+			return fmt.Errorf("upload %s still listed after %d aborts", aws.ToString(u.id), abortChecks)
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return err
 }
+
+// abortChecks bounds how often abort aborts and checks an upload.
+const abortChecks = 4

@@ -32,6 +32,17 @@ type S3Config struct {
 	// Credentials, when set, replace the chain's credentials. Tests use it
 	// to give static keys without touching the process environment.
 	Credentials aws.CredentialsProvider
+
+	// ExpectedBucketOwner, when set, goes with every request to the
+	// bucket (x-amz-expected-bucket-owner): S3 refuses every request,
+	// reads and writes alike, if the bucket belongs to another account.
+	ExpectedBucketOwner string
+	// Encryption is the server-side encryption of every object written.
+	Encryption Encryption
+	// StorageClass and Tags apply to the writes PutOptions.Archival marks
+	// (the parts and manifests of users' exports).
+	StorageClass string
+	Tags         []Tag
 	// OnRequest, when set, is called after every HTTP attempt (retries
 	// included) with the S3 operation and the response status (0 when no
 	// response came). Metrics use it; it must be fast and safe for

@@ -20,7 +20,7 @@ func Fleet(snap func() *dashboard.Snapshot) prometheus.Collector {
 		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "fleet", name), help, labels, nil)
 	}
 	return &fleet{snap: snap,
-		users:     d("users", "Users of the whole export by state (done, failed, pending, in_flight).", "state"),
+		users:     d("users", "Users of the whole export by state (done, failed, pending, in_flight; with_omissions: done with something left out).", "state"),
 		bytes:     d("bytes", "Bytes of finished exports."),
 		runs:      d("runs", "Export run reports in the destination."),
 		shardDone: d("shard_users_done", "Users done per shard.", "shard"),
@@ -52,6 +52,7 @@ func (f *fleet) Collect(ch chan<- prometheus.Metric) {
 		g(f.users, float64(e.Failed), "failed")
 		g(f.users, float64(e.Pending), "pending")
 		g(f.users, float64(e.InFlight), "in_flight")
+		g(f.users, float64(e.WithOmissions), "with_omissions") // also counted in done
 		g(f.bytes, float64(e.Bytes))
 		g(f.runs, float64(e.Runs))
 		for _, sh := range e.Shards {

@@ -151,6 +151,19 @@ func (s *Server) StoreConfig(t testing.TB, bucket, prefix string, cfg blob.S3Con
 	return st
 }
 
+// StoreVia is StoreConfig reaching the server through endpoint, such as
+// a recording or fault-injecting proxy in front of it.
+func (s *Server) StoreVia(t testing.TB, endpoint, bucket, prefix string, cfg blob.S3Config) *blob.S3Store {
+	t.Helper()
+	cfg.Endpoint, cfg.PathStyle, cfg.Region = endpoint, true, s.Region
+	cfg.Credentials = s.credentials()
+	st, err := blob.NewS3(context.Background(), bucket, prefix, cfg)
+	if err != nil {
+		t.Fatalf("S3 store: %v", err)
+	}
+	return st
+}
+
 // Env is the environment that points a subprocess (the built binary, run
 // with --s3-path-style) at the server through the standard AWS chain.
 func (s *Server) Env() []string {

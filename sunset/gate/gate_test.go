@@ -1,4 +1,4 @@
-package sunset
+package gate
 
 import (
 	"context"
@@ -15,19 +15,19 @@ import (
 // fakeSource serves a settable state, or an error.
 type fakeSource struct {
 	mu    sync.Mutex
-	state GateState
+	state State
 	err   error
 	reads int
 }
 
-func (f *fakeSource) GateState(context.Context) (GateState, error) {
+func (f *fakeSource) GateState(context.Context) (State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	return f.state, f.err
 }
 
-func (f *fakeSource) set(st GateState, err error) {
+func (f *fakeSource) set(st State, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state, f.err = st, err
@@ -36,7 +36,7 @@ func (f *fakeSource) set(st GateState, err error) {
 var (
 	testReadOnlyAt = time.Date(2027, 3, 31, 7, 0, 0, 0, time.UTC)
 	sunsetAt       = time.Date(2027, 7, 6, 7, 0, 0, 0, time.UTC)
-	blocked        = GateState{Blocked: true, Reason: "Periscope is shutting down.", InfoURL: "https://example.com/bye",
+	blocked        = State{Blocked: true, Reason: "Periscope is shutting down.", InfoURL: "https://example.com/bye",
 		SunsetAt: sunsetAt, ReadOnlyAt: testReadOnlyAt}
 )
 
@@ -46,11 +46,11 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 })
 
-func newTestGate(t *testing.T, src StateSource, clk *clock) *Gate {
+func newTestGate(t *testing.T, src Source, clk *clock) *Gate {
 	t.Helper()
-	g := NewGate(src, GateOptions{
-		SignupRoutes:  []string{"POST /signup", "POST /api/v1/users", "GET /register"},
-		ReadOnlyAllow: []string{"POST /login", "DELETE /api/v1/sessions"},
+	g := New(src, Options{
+		SignupRoutes:  routes(t, "POST /signup", "POST /api/v1/users", "GET /register"),
+		ReadOnlyAllow: routes(t, "POST /login", "DELETE /api/v1/sessions"),
 		Now:           clk.now,
 	})
 	if err := g.Refresh(context.Background()); err != nil {
@@ -170,7 +170,7 @@ func TestGateSignupRoutes(t *testing.T) {
 		gone("format suffix on api", "POST", "/api/v1/users.xml"),
 		gone("trailing dot", "POST", "/signup."),
 		gone("trailing encoded space", "POST", "/signup%20"),
-		gone("NUL truncation", "POST", "/signup%00.html"),
+		{name: "NUL truncation", method: "POST", target: "/signup%00.html", status: 400, code: "bad_path", headers: true},
 		gone("encoded hash", "POST", "/signup%23x"),
 		gone("encoded question mark", "POST", "/signup%3Fx=1"),
 		{name: "override header", method: "GET", target: "/signup", header: map[string]string{"X-HTTP-Method-Override": "POST"},
@@ -227,7 +227,7 @@ func TestGateReadOnly(t *testing.T) {
 
 func TestGateOpenAndUnknown(t *testing.T) {
 	clk := newClock(testReadOnlyAt.Add(-time.Hour))
-	src := &fakeSource{state: GateState{}}
+	src := &fakeSource{state: State{}}
 	g := newTestGate(t, src, clk)
 	runGateCases(t, g, []gateCase{
 		{name: "open sign-ups pass, no headers", method: "POST", target: "/signup", status: 200},
@@ -235,8 +235,8 @@ func TestGateOpenAndUnknown(t *testing.T) {
 
 	// A gate that never read the state refuses sign-ups (503: not known
 	// yet, not gone) and lets everything else through.
-	src.set(GateState{}, errors.New("store unreachable"))
-	fresh := NewGate(src, GateOptions{Now: clk.now, Refresh: 15 * time.Second})
+	src.set(State{}, errors.New("store unreachable"))
+	fresh := New(src, Options{Now: clk.now, Refresh: 15 * time.Second})
 	if err := fresh.Refresh(context.Background()); err == nil {
 		t.Fatal("refresh of an unreachable store succeeded")
 	}
@@ -260,7 +260,7 @@ func TestGateRunKeepsLastState(t *testing.T) {
 	src := &fakeSource{state: blocked}
 	var mu sync.Mutex
 	var errs []error
-	g := NewGate(src, GateOptions{Refresh: 5 * time.Millisecond, OnRefreshError: func(err error) {
+	g := New(src, Options{Refresh: 5 * time.Millisecond, OnRefreshError: func(err error) {
 		mu.Lock()
 		errs = append(errs, err)
 		mu.Unlock()
@@ -270,12 +270,12 @@ func TestGateRunKeepsLastState(t *testing.T) {
 	go func() { g.Run(ctx); close(done) }()
 	waitFor(t, func() bool { st, ok := g.State(); return ok && st.Blocked })
 
-	src.set(GateState{}, errors.New("connection refused"))
+	src.set(State{}, errors.New("connection refused"))
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) >= 3 })
 	if st, ok := g.State(); !ok || !st.Blocked {
 		t.Fatalf("after failed refreshes the gate has %+v, want the last state (blocked)", st)
 	}
-	src.set(GateState{Blocked: false}, nil)
+	src.set(State{Blocked: false}, nil)
 	waitFor(t, func() bool { st, _ := g.State(); return !st.Blocked })
 	cancel()
 	select {
@@ -311,6 +311,10 @@ func TestParseRoute(t *testing.T) {
 		{"POST /a /b", Route{}, false},
 		{"PO5T /signup", Route{}, false},
 		{"", Route{}, false},
+		{"POST /sign%00up", Route{}, false},
+		{"POST /signup\n", Route{"POST", "/signup"}, true},
+		{"POST /sign%250aup", Route{}, false},
+		{"WEBSOCKET /Live/", Route{"WEBSOCKET", "/live"}, true},
 	} {
 		got, err := ParseRoute(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
@@ -319,11 +323,11 @@ func TestParseRoute(t *testing.T) {
 	}
 }
 
-func TestNewGatePanicsOnBadRoute(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("NewGate accepted an invalid route")
-		}
-	}()
-	NewGate(&fakeSource{}, GateOptions{SignupRoutes: []string{"signup"}})
+// TestNewDefaultRoute: a gate given no sign-up route guards POST /signup.
+func TestNewDefaultRoute(t *testing.T) {
+	g := New(&fakeSource{state: blocked}, Options{Now: newClock(testReadOnlyAt.Add(-time.Hour)).now})
+	if err := g.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	runGateCases(t, g, []gateCase{{name: "default route", method: "POST", target: "/SignUp", status: 410, code: "signups_closed", headers: true}})
 }

@@ -11,15 +11,17 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
-const planPrefix = "runbook/plan/"
+// schedulePrefix keeps its old name, "plan", in stored keys, so state
+// written by earlier versions still reads.
+const schedulePrefix = "runbook/plan/"
 
 // Stores the runbook can delist from.
 var knownStores = []string{"apple", "google"}
 
-// ErrNoPlan is returned when the runbook has not been scheduled yet.
-var ErrNoPlan = errors.New("no delisting scheduled yet: run 'periscope-sunset delist schedule' first")
+// ErrNoSchedule is returned when the runbook has not been scheduled yet.
+var ErrNoSchedule = errors.New("no delisting scheduled yet: run 'periscope-sunset delist schedule' first")
 
-// Milestone is one dated step of the plan.
+// Milestone is one dated step of the schedule.
 type Milestone struct {
 	Step  string    `json:"step"`
 	Title string    `json:"title"`
@@ -27,8 +29,8 @@ type Milestone struct {
 	Due   time.Time `json:"due"`
 }
 
-// Plan is the delisting schedule.
-type Plan struct {
+// Schedule is the delisting schedule.
+type Schedule struct {
 	ID         string      `json:"id"` // kept across reschedules: calendar UIDs derive from it
 	DelistAt   time.Time   `json:"delist_at"`
 	TimeZone   string      `json:"time_zone"`
@@ -40,8 +42,8 @@ type Plan struct {
 	Version    int         `json:"version"`
 }
 
-// Milestone returns the plan's milestone for step.
-func (p Plan) Milestone(step string) (Milestone, bool) {
+// Milestone returns the schedule's milestone for step.
+func (p Schedule) Milestone(step string) (Milestone, bool) {
 	for _, m := range p.Milestones {
 		if m.Step == step {
 			return m, true
@@ -50,26 +52,26 @@ func (p Plan) Milestone(step string) (Milestone, bool) {
 	return Milestone{}, false
 }
 
-// Location is the plan's time zone (UTC if it cannot be loaded).
-func (p Plan) Location() *time.Location {
+// Location is the schedule's time zone (UTC if it cannot be loaded).
+func (p Schedule) Location() *time.Location {
 	if loc, err := time.LoadLocation(p.TimeZone); err == nil {
 		return loc
 	}
 	return time.UTC
 }
 
-// Plan reads the current schedule, or ErrNoPlan.
-func (s *State) Plan(ctx context.Context) (Plan, error) {
-	n, body, err := latestVersion(ctx, s.st, planPrefix)
+// LoadSchedule reads the current schedule, or ErrNoSchedule.
+func (s *State) LoadSchedule(ctx context.Context) (Schedule, error) {
+	n, body, err := latestVersion(ctx, s.st, schedulePrefix)
 	if err != nil {
-		return Plan{}, fmt.Errorf("read schedule from %s: %w", s.st, err)
+		return Schedule{}, fmt.Errorf("read schedule from %s: %w", s.st, err)
 	}
 	if n == 0 {
-		return Plan{}, ErrNoPlan
+		return Schedule{}, ErrNoSchedule
 	}
-	var p Plan
+	var p Schedule
 	if err := json.Unmarshal(body, &p); err != nil {
-		return Plan{}, fmt.Errorf("read schedule %s: %w", versionKey(planPrefix, n), err)
+		return Schedule{}, fmt.Errorf("read schedule %s: %w", versionKey(schedulePrefix, n), err)
 	}
 	p.Version = n
 	return p, nil
@@ -91,23 +93,23 @@ type ScheduleRequest struct {
 	OffsetDays map[string]int
 }
 
-// PlanChange is what Schedule did (or would do).
-type PlanChange struct {
-	Before *Plan // nil: first schedule
-	After  Plan
+// ScheduleChange is what Schedule did (or would do).
+type ScheduleChange struct {
+	Before *Schedule // nil: first schedule
+	After  Schedule
 	DryRun bool
 }
 
-// Schedule writes a new version of the plan.
-func (s *State) Schedule(ctx context.Context, req ScheduleRequest) (PlanChange, error) {
-	after, err := s.newPlan(req)
+// Schedule writes a new version of the schedule.
+func (s *State) Schedule(ctx context.Context, req ScheduleRequest) (ScheduleChange, error) {
+	after, err := s.newSchedule(req)
 	if err != nil {
-		return PlanChange{}, fmt.Errorf("schedule: %w", err)
+		return ScheduleChange{}, fmt.Errorf("schedule: %w", err)
 	}
-	ch := PlanChange{After: after, DryRun: s.dry}
-	before, err := s.Plan(ctx)
+	ch := ScheduleChange{After: after, DryRun: s.dry}
+	before, err := s.LoadSchedule(ctx)
 	switch {
-	case errors.Is(err, ErrNoPlan):
+	case errors.Is(err, ErrNoSchedule):
 		after.ID = randomID(8)
 	case err != nil:
 		return ch, err
@@ -120,10 +122,10 @@ func (s *State) Schedule(ctx context.Context, req ScheduleRequest) (PlanChange, 
 	if s.dry {
 		return ch, nil
 	}
-	if err := writeVersion(ctx, s.st, planPrefix, after.Version, after); err != nil {
+	if err := writeVersion(ctx, s.st, schedulePrefix, after.Version, after); err != nil {
 		if errors.Is(err, blob.ErrPrecondition) {
 			ce := &ConflictError{What: "schedule", Err: err}
-			if p, rerr := s.Plan(ctx); rerr == nil {
+			if p, rerr := s.LoadSchedule(ctx); rerr == nil {
 				ce.By, ce.At = p.UpdatedBy, p.UpdatedAt
 			}
 			return ch, ce
@@ -136,7 +138,7 @@ func (s *State) Schedule(ctx context.Context, req ScheduleRequest) (PlanChange, 
 	return ch, err
 }
 
-func (s *State) newPlan(req ScheduleRequest) (Plan, error) {
+func (s *State) newSchedule(req ScheduleRequest) (Schedule, error) {
 	loc := req.Location
 	if loc == nil {
 		loc = time.UTC
@@ -147,25 +149,25 @@ func (s *State) newPlan(req ScheduleRequest) (Plan, error) {
 	}
 	at = at.In(loc)
 	if len(req.Stores) == 0 {
-		return Plan{}, errors.New("name the stores to delist from (apple, google)")
+		return Schedule{}, errors.New("name the stores to delist from (apple, google)")
 	}
 	stores := slices.Clone(req.Stores)
 	slices.Sort(stores)
 	stores = slices.Compact(stores)
 	for _, st := range stores {
 		if !slices.Contains(knownStores, st) {
-			return Plan{}, fmt.Errorf("unknown store %q: want apple or google", st)
+			return Schedule{}, fmt.Errorf("unknown store %q: want apple or google", st)
 		}
 	}
 	if err := checkInfoURL(req.InfoURL); err != nil {
-		return Plan{}, err
+		return Schedule{}, err
 	}
 	for step := range req.OffsetDays {
 		if _, ok := findStep(step); !ok {
-			return Plan{}, fmt.Errorf("offset for unknown step %q", step)
+			return Schedule{}, fmt.Errorf("offset for unknown step %q", step)
 		}
 	}
-	p := Plan{DelistAt: at, TimeZone: loc.String(), Stores: stores, InfoURL: req.InfoURL,
+	p := Schedule{DelistAt: at, TimeZone: loc.String(), Stores: stores, InfoURL: req.InfoURL,
 		UpdatedAt: s.now(), UpdatedBy: s.actor}
 	for _, d := range stepDefs() {
 		if d.store != "" && !slices.Contains(stores, d.store) {

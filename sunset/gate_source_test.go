@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 // upstream is a real app on loopback that records what reached it.
@@ -67,21 +68,26 @@ func rawRequest(t *testing.T, addr, method, target string) (int, http.Header) {
 }
 
 // TestProxyEndToEnd runs the gated reverse proxy on loopback in front of a
-// real upstream, with its state in a real store changed while it runs.
+// real upstream, with its state in a real store (through GateSource)
+// changed while it runs.
 func TestProxyEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	app := startUpstream(t)
 	st, _ := blob.NewFile(t.TempDir())
 	s := Open(st, Options{Actor: "ana"})
-	g := NewGate(s.GateSource(), GateOptions{SignupRoutes: []string{"POST /signup"}, Refresh: 20 * time.Millisecond})
+	signups, err := gate.ParseRoutes([]string{"POST /signup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate.New(s.GateSource(), gate.Options{SignupRoutes: signups, Refresh: 20 * time.Millisecond})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	up, _ := url.Parse(app.URL)
 	served := make(chan error, 1)
-	go func() { served <- ServeProxy(ctx, ln, up, g, time.Second) }()
+	go func() { served <- gate.ServeProxy(ctx, ln, up, g, time.Second) }()
 	addr := ln.Addr().String()
 	waitFor(t, func() bool { _, ok := g.State(); return ok })
 
@@ -135,5 +141,16 @@ func TestProxyEndToEnd(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ServeProxy did not shut down")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
