@@ -55,6 +55,7 @@ func newMidExport(t *testing.T) *midExport {
 	}
 	f.WriteString(badLines)
 	f.Close()
+	linkThumbnailOut(t, dir)
 	m := &midExport{src: src, dst: srv.Store(t, bucket, "exports")}
 	raw, _ := os.ReadFile(users)
 	for _, w := range strings.FieldsFunc(string(raw), func(r rune) bool { return strings.ContainsRune(`{}":, `+"\n", r) }) {
@@ -170,4 +171,26 @@ func (m *midExport) writeNotifyReport(t *testing.T) {
 	if _, err := m.dst.Put(context.Background(), "_runs/notify/20260101T000000Z-aa.json", strings.NewReader(body), blob.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// linkThumbnailOut turns the thumbnail of a shard 0 user into a link that
+// leads out of the source: the export omits it, with its reason.
+func linkThumbnailOut(t *testing.T, dir string) {
+	t.Helper()
+	for i := 1; i <= 10; i++ {
+		id := fmt.Sprintf("u%06d", i)
+		if export.ShardOf(id, 2) != 0 {
+			continue
+		}
+		thumbs, _ := filepath.Glob(filepath.Join(dir, "broadcasts", id, "*", "thumbnail.jpg"))
+		if len(thumbs) == 0 {
+			continue
+		}
+		os.Remove(thumbs[0])
+		if err := os.Symlink("/etc/hostname", thumbs[0]); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatal("no shard 0 user with a thumbnail")
 }
