@@ -9,7 +9,9 @@ import (
 )
 
 var (
-	numbers = regexp.MustCompile(`\b\d+\b`)
+	// Counts and positions ("line 12", "part 3"), not digits inside
+	// a pattern such as {1,64}.
+	numbers = regexp.MustCompile(`(^|[\s(#:=])\d+\b`)
 	// Secrets and addresses never reach the page, even when a reason
 	// quotes a bad users.jsonl line or a URL.
 	emails = regexp.MustCompile(`[^\s"'<>@,;:()\[\]]+@[^\s"'<>@,;:()\[\]]+`)
@@ -31,7 +33,7 @@ func groupFailures(fs []export.Failure, n int) []FailureGroup {
 		if f.User != "" {
 			reason = strings.ReplaceAll(reason, f.User, "<user>")
 		}
-		reason = Redact(numbers.ReplaceAllString(reason, "N"))
+		reason = Redact(numbers.ReplaceAllString(reason, "${1}N"))
 		g := byKey[reason]
 		if g == nil {
 			g = &FailureGroup{Reason: reason}
