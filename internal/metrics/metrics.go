@@ -86,9 +86,6 @@ func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
 }
 
-// Gatherer exposes the registry to tests and tools.
-func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
-
 // Names lists the name of every periscope-sunset metric the registry
 // can report, series or not: what alert rules and dashboards may use.
 func (r *Registry) Names() []string {
