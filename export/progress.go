@@ -34,6 +34,13 @@ type Progress interface {
 	Done(o Outcome)
 }
 
+// Beginner is a Progress that also wants to know when a user's export
+// starts, to count users in flight (metrics). Optional: Run finds it with
+// a type assertion.
+type Beginner interface {
+	Begin(user string)
+}
+
 // NopProgress ignores every event.
 type NopProgress struct{}
 

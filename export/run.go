@@ -185,6 +185,9 @@ func (r *runner) feed(ctx context.Context, rc io.Reader, work context.Context) e
 		}
 		seen.add(u.ID)
 		g.Go(func() error {
+			if b, ok := r.opts.Progress.(Beginner); ok {
+				b.Begin(u.ID)
+			}
 			r.done(r.exportUser(gctx, u))
 			return nil
 		})

@@ -96,3 +96,30 @@ func rawJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// AuditAfter calls fn for each event whose id sorts after the id after
+// ("" for every event), in id (time) order, and reads only those: a watcher
+// that keeps the last id it saw reads each event once, however long the log.
+func (s *State) AuditAfter(ctx context.Context, after string, fn func(Event) error) error {
+	var keys []string
+	err := s.st.List(ctx, auditPrefix, func(info blob.Info) error {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(info.Key, auditPrefix), ".json")
+		if ok && id > after {
+			keys = append(keys, info.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list audit log in %s: %w", s.st, err)
+	}
+	for _, k := range keys {
+		var e Event
+		if err := readJSON(ctx, s.st, k, &e); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -55,7 +55,7 @@ func exportCommand() *cli.Command {
 				Usage: "object tag KEY=VALUE on every export part and manifest, for lifecycle rules (repeatable, at most 10)"},
 			&cli.StringFlag{Name: "source-expected-bucket-owner", EnvVars: env("source-expected-bucket-owner"), Category: "S3",
 				Usage: "account id that must own the --source bucket (checked first, then sent on every request)"},
-		}, append(append(remuxFlags(), s3Flags()...), profileFlags()...)...),
+		}, append(append(remuxFlags(), s3Flags()...), append(profileFlags(), metricsFlag())...)...),
 		Action: runExport,
 	}
 }
@@ -86,6 +86,10 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	defer stopProfiles()
+	reg, err := startMetrics(c, &cfg)
+	if err != nil {
+		return err
+	}
 	src, err := openStore(ctx, c, "source", cfg)
 	if err != nil {
 		return err
@@ -103,6 +107,9 @@ func runExport(c *cli.Context) error {
 		return usagef(c, "--progress: %v", err)
 	}
 	opts.Progress, opts.Log = prog, log
+	if reg != nil {
+		opts.Progress = reg.Export(prog)
+	}
 	rep, err := export.Run(ctx, src, dst, opts)
 	prog.Close()
 	if rep != nil {

@@ -78,7 +78,7 @@ func notifyCommand() *cli.Command {
 				Usage: "mail this user again although an earlier send is unknown or was refused (repeat for more)"},
 			&cli.StringFlag{Name: "progress", EnvVars: env("progress"), Value: "auto",
 				Usage: "auto (a bar on a terminal, log lines otherwise), bar, log or none"},
-		}, stateFlags(true)...),
+		}, append(stateFlags(true), metricsFlag())...),
 		Action: runNotify,
 	}
 }
@@ -89,6 +89,10 @@ func runNotify(c *cli.Context) error {
 		return err
 	}
 	cfg, err := s3Config(c)
+	if err != nil {
+		return err
+	}
+	reg, err := startMetrics(c, &cfg)
 	if err != nil {
 		return err
 	}
@@ -115,6 +119,9 @@ func runNotify(c *cli.Context) error {
 		return usagef(c, "--progress: %v", err)
 	}
 	opts.Progress, opts.Log = notifyProgress{prog}, log
+	if reg != nil {
+		opts.Progress = reg.Notify(opts.Progress)
+	}
 	rep, err := notify.Run(c.Context, src, dst, opts)
 	prog.Close()
 	if rep != nil {

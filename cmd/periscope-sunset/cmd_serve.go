@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 
 	"github.com/urfave/cli/v2"
@@ -46,7 +47,7 @@ func serveCommand() *cli.Command {
 				Usage: "where the audit log of downloads goes: folder, file:///path or s3://bucket/prefix"},
 			&cli.DurationFlag{Name: "shutdown-timeout", EnvVars: env("shutdown-timeout"), Value: portal.DefaultShutdownTimeout,
 				Usage: "on SIGTERM/SIGINT, how long downloads in flight may take to finish"},
-		}, s3Flags()...),
+		}, append(s3Flags(), metricsFlag())...),
 		Action: runServe,
 	}
 }
@@ -62,6 +63,10 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	reg, err := startMetrics(c, &cfg)
+	if err != nil {
+		return err
+	}
 	dst, err := openStore(ctx, c, "dest", cfg)
 	if err != nil {
 		return err
@@ -71,9 +76,12 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	opts.OnDownload = auditDownload(sunset.Open(stateStore, sunset.Options{Actor: "portal"}))
-	h, err := portal.New(dst, opts)
-	if err != nil {
+	var h http.Handler
+	if h, err = portal.New(dst, opts); err != nil {
 		return usagef(c, "%v", err)
+	}
+	if reg != nil {
+		h = reg.Portal(h)
 	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {

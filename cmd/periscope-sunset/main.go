@@ -54,6 +54,7 @@ func newApp() *cli.App {
 			notifyCommand(),
 			purgeCommand(),
 			serveCommand(),
+			dashboardCommand(),
 			fixturesCommand(),
 			signupsCommand(),
 			delistCommand(),

@@ -30,6 +30,14 @@ func NewBudget(limit int64) *Budget {
 // Limit is the budget's size in bytes.
 func (b *Budget) Limit() int64 { return b.limit }
 
+// Used is the bytes handed out and not yet released: upload buffers in
+// flight now.
+func (b *Budget) Used() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
 // Acquire waits until n bytes fit in the budget and returns a buffer of
 // length n. A request larger than the whole budget takes the whole budget,
 // so one oversized part slows the process down but never deadlocks it.

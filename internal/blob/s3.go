@@ -65,6 +65,9 @@ func NewS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3Store, 
 		// would otherwise log a line for every GET of an object stored
 		// without a checksum.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		if cfg.OnRequest != nil {
+			o.APIOptions = append(o.APIOptions, observeAttempts(cfg.OnRequest))
+		}
 	})
 	budget := cfg.Budget
 	if budget == nil {

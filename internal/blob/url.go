@@ -43,6 +43,11 @@ type S3Config struct {
 	// (the parts and manifests of users' exports).
 	StorageClass string
 	Tags         []Tag
+	// OnRequest, when set, is called after every HTTP attempt (retries
+	// included) with the S3 operation and the response status (0 when no
+	// response came). Metrics use it; it must be fast and safe for
+	// concurrent use.
+	OnRequest func(op string, status int)
 }
 
 // Open returns the store named by raw: a local path, a file:// URL or an
