@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 	"github.com/periscope-sunset/periscope-sunset/sunset"
 	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
@@ -206,6 +207,7 @@ func signupsGateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "refresh", EnvVars: env("refresh"), Value: 30 * time.Second, Usage: "how often to re-read the state"},
 			&cli.StringFlag{Name: "status-path", EnvVars: env("status-path"), Value: gate.DefaultStatusPath,
 				Usage: "where the gate answers the shutdown status JSON itself (docs/gate.md)"},
+			metricsFlag(),
 		}, stateFlags(false)...),
 		Action: runSignupsGate,
 	}
@@ -234,7 +236,16 @@ func runSignupsGate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	reg, err := startMetrics(c, &blob.S3Config{})
+	if err != nil {
+		return err
+	}
+	var onDecision func(route, outcome string)
+	if reg != nil {
+		onDecision = reg.GateDecision
+	}
 	g := gate.New(s.GateSource(), gate.Options{
+		OnDecision:    onDecision,
 		SignupRoutes:  signups,
 		ReadOnlyAllow: allow,
 		Refresh:       c.Duration("refresh"),

@@ -119,8 +119,8 @@ func (r *Registry) S3Request(op string, status int) {
 	}
 }
 
-// GateDecision counts one sign-up gate decision. Nothing calls it yet: the
-// gate has no hook for it (see docs/dashboard.md).
+// GateDecision counts one sign-up gate decision; it is the gate's
+// Options.OnDecision (signups gate --metrics-listen).
 func (r *Registry) GateDecision(route, outcome string) {
 	r.gateDecisions.WithLabelValues(route, outcome).Inc()
 }

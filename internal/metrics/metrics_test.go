@@ -17,6 +17,7 @@ import (
 	"github.com/periscope-sunset/periscope-sunset/internal/metrics"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/faultproxy"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
+	"github.com/periscope-sunset/periscope-sunset/sunset/gate"
 )
 
 // TestMetricsMatchTheRunReport exports to versitygw through a proxy that
@@ -190,4 +191,43 @@ func metricValue(m *dto.Metric) float64 {
 		return m.Untyped.GetValue()
 	}
 	return 0
+}
+
+// staticSource is a gate state that never changes.
+type staticSource gate.State
+
+func (s staticSource) GateState(context.Context) (gate.State, error) { return gate.State(s), nil }
+
+// TestMetricsGateDecisions runs real requests through the gate with its
+// decisions counted, and reads the counts back from a scrape.
+func TestMetricsGateDecisions(t *testing.T) {
+	reg := metrics.New(nil)
+	g := gate.New(staticSource{Blocked: true, Reason: "closing"}, gate.Options{OnDecision: reg.GateDecision})
+	if err := g.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) }))
+	for _, r := range []*http.Request{
+		httptest.NewRequest("POST", "/signup", nil),
+		httptest.NewRequest("POST", "/SignUp/", nil),
+		httptest.NewRequest("GET", "/feed", nil),
+		httptest.NewRequest("GET", "/%0a", nil),
+		httptest.NewRequest("GET", "/sunset.json", nil),
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	fams := scrape(t, reg)
+	for _, c := range []struct {
+		route, outcome string
+		want           float64
+	}{
+		{"signup", "signups_closed", 2},
+		{"other", "pass", 1},
+		{"other", "bad_path", 1},
+		{"status", "answered", 1},
+	} {
+		if got := value(t, fams, "periscope_sunset_gate_decisions_total", "route", c.route, "outcome", c.outcome); got != c.want {
+			t.Errorf("gate %s/%s: %v, want %v", c.route, c.outcome, got, c.want)
+		}
+	}
 }

@@ -45,6 +45,11 @@ type Options struct {
 	// StatusPath is where the gate answers its status document itself
 	// (default DefaultStatusPath); see Status.
 	StatusPath string
+	// OnDecision, when set, is told how each request was decided: the kind
+	// of route (signup, mutating, status, other) and the outcome (pass,
+	// answered, or the refusal's code, e.g. signups_closed). It runs on the
+	// request's goroutine and must be cheap (a metrics counter).
+	OnDecision func(route, outcome string)
 }
 
 // Gate is an http.Handler middleware that refuses sign-ups while they are
@@ -64,6 +69,8 @@ type Gate struct {
 	now     func() time.Time
 	onErr   func(error)
 	status  string // the status document's path
+	// onDecision is Options.OnDecision (nil: none)
+	onDecision func(route, outcome string)
 
 	mu    sync.RWMutex
 	state State
@@ -78,7 +85,8 @@ var DefaultSignupRoute = Route{method: http.MethodPost, path: "/signup"}
 // Refresh) to load the state.
 func New(src Source, opts Options) *Gate {
 	g := &Gate{src: src, signups: slices.Clone(opts.SignupRoutes), allow: slices.Clone(opts.ReadOnlyAllow),
-		refresh: opts.Refresh, now: opts.Now, onErr: opts.OnRefreshError, status: cmp.Or(opts.StatusPath, DefaultStatusPath)}
+		refresh: opts.Refresh, now: opts.Now, onErr: opts.OnRefreshError, status: cmp.Or(opts.StatusPath, DefaultStatusPath),
+		onDecision: opts.OnDecision}
 	if len(g.signups) == 0 {
 		g.signups = []Route{DefaultSignupRoute}
 	}
