@@ -351,10 +351,3 @@ func histogram(users []*userStat, empty int) []Bucket {
 	}
 	return out
 }
-
-func ceilDiv(a, b int64) int64 {
-	if a <= 0 {
-		return 0
-	}
-	return (a + b - 1) / b
-}
