@@ -151,16 +151,10 @@ func (u *upload) progress(n int64) {
 
 // run sends a multipart upload whose first part is in buf.
 func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error) {
-	out, err := u.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket:      &u.s.bucket,
-		Key:         &u.objKey,
-		ContentType: nilIfEmpty(u.opts.ContentType),
-	})
-	if err != nil {
+	if err := u.create(ctx); err != nil {
 		u.s.budget.Release(buf)
-		return Info{}, u.s.wrap("put", u.key, err)
+		return Info{}, err
 	}
-	u.id = out.UploadId
 	info, err := u.sendParts(ctx, buf, r)
 	if err == nil {
 		info, err = u.complete(ctx)
@@ -172,6 +166,20 @@ func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error)
 		return Info{}, err
 	}
 	return info, nil
+}
+
+// create starts the multipart upload.
+func (u *upload) create(ctx context.Context) error {
+	out, err := u.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:      &u.s.bucket,
+		Key:         &u.objKey,
+		ContentType: nilIfEmpty(u.opts.ContentType),
+	})
+	if err != nil {
+		return u.s.wrap("put", u.key, err)
+	}
+	u.id = out.UploadId
+	return nil
 }
 
 // sendParts uploads part 1 from buf and the rest of r, up to
