@@ -26,6 +26,10 @@ type Dest interface {
 	Release() error
 }
 
+// ErrSize is returned (wrapped) when a stored entry gets more or fewer
+// bytes than CreateStored announced.
+var ErrSize = errors.New("entry size differs from the size announced")
+
 // Writer writes one archive into a Dest. Close writes the central
 // directory; the caller then commits or aborts the Dest.
 type Writer struct {
@@ -156,7 +160,7 @@ func (w *Writer) finish() error {
 	}
 	w.cur = nil
 	if s.left != 0 {
-		return w.fail(fmt.Errorf("zip %s: %d of %d bytes missing", s.rec.name, s.left, s.rec.usize))
+		return w.fail(fmt.Errorf("zip %s: %d of %d bytes missing: %w", s.rec.name, s.left, s.rec.usize, ErrSize))
 	}
 	s.rec.crc = s.crc.Sum32()
 	var crc [4]byte
@@ -184,7 +188,7 @@ func (s *storedWriter) Write(b []byte) (int, error) {
 		return 0, fmt.Errorf("zip %s: write after the entry ended", s.rec.name)
 	}
 	if int64(len(b)) > s.left {
-		return 0, s.w.fail(fmt.Errorf("zip %s: more than the %d bytes announced", s.rec.name, s.rec.usize))
+		return 0, s.w.fail(fmt.Errorf("zip %s: more than the %d bytes announced: %w", s.rec.name, s.rec.usize, ErrSize))
 	}
 	if err := s.w.write(b); err != nil {
 		return 0, s.w.fail(fmt.Errorf("zip %s: %w", s.rec.name, err))
