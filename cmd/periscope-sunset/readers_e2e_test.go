@@ -241,6 +241,7 @@ var readerTools = []struct{ cmd, pkg string }{
 	{"bsdtar", "libarchive-tools"},
 	{"python3", "python3"},
 	{"java", "default-jdk-headless"},
+	{"javac", "default-jdk-headless"}, // java File.java compiles with it
 }
 
 // checkReaders opens every file with every reader, two readers at a time
