@@ -227,6 +227,12 @@ const tempMarker = ".partial-"
 
 func isTemp(p string) bool { return strings.Contains(path.Base(p), tempMarker) }
 
+// tempName is where a write to key goes until it is renamed into place:
+// hidden, beside the key, and skipped by List.
+func tempName(key string) string {
+	return path.Join(path.Dir(key), "."+path.Base(key)+tempMarker+randomSuffix())
+}
+
 // Put implements Store.
 func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts PutOptions) (Info, error) {
 	if err := checkKey(key); err != nil {
@@ -241,7 +247,7 @@ func (s *FileStore) Put(ctx context.Context, key string, src io.Reader, opts Put
 			return Info{}, err
 		}
 	}
-	tmp := path.Join(path.Dir(key), "."+path.Base(key)+tempMarker+randomSuffix())
+	tmp := tempName(key)
 	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return Info{}, err

@@ -31,7 +31,7 @@ func (s *FileStore) PutPatchable(ctx context.Context, key string, opts PutOption
 			return nil, err
 		}
 	}
-	tmp := path.Join(path.Dir(key), "."+path.Base(key)+tempMarker+randomSuffix())
+	tmp := tempName(key)
 	f, err := r.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
