@@ -72,8 +72,9 @@ func (h *held) release() error {
 // the stored bytes, read back once more (catchUp). Reading back is what
 // single-pass patching costs: SHA-256 cannot take a header after its data.
 type orderedHash struct {
-	h hash.Hash
-	n int64 // bytes hashed: the hash covers [0, n)
+	h   hash.Hash
+	n   int64  // bytes hashed: the hash covers [0, n)
+	buf []byte // for reading back, made on first use
 }
 
 func newOrderedHash() *orderedHash { return &orderedHash{h: sha256.New()} }
@@ -92,8 +93,10 @@ func (o *orderedHash) catchUp(ra io.ReaderAt, upto int64) error {
 	if upto <= o.n {
 		return nil
 	}
-	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(o.h, io.NewSectionReader(ra, o.n, upto-o.n), buf)
+	if o.buf == nil {
+		o.buf = make([]byte, 256<<10)
+	}
+	n, err := io.CopyBuffer(o.h, io.NewSectionReader(ra, o.n, upto-o.n), o.buf)
 	o.n += n
 	if err != nil {
 		return fmt.Errorf("read back for SHA-256: %w", err)
