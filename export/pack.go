@@ -1,19 +1,17 @@
 package export
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
+	"github.com/periscope-sunset/periscope-sunset/internal/zipstream"
 )
 
 // copyBufSize is the chunk each worker reads its source in. Large enough to
@@ -24,9 +22,14 @@ const copyBufSize = 256 << 10
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
 // zipOverhead is a generous bound on the bytes zip adds per entry (local
-// header, zip64 extra, data descriptor, central directory record) beyond
-// twice the name. It only feeds size hints and part planning.
+// header, zip64 extra, central directory record) beyond twice the name.
+// It only feeds size hints and part planning.
 const zipOverhead = 200
+
+// maxDeflate is the largest text file deflated: it is compressed in
+// memory so that its local header is complete (see zipstream), and a
+// larger one (a very long chat) is stored instead, streamed like media.
+const maxDeflate = 4 << 20
 
 // partWriter writes one zip part into the destination as it is produced.
 type partWriter struct {
@@ -38,53 +41,59 @@ type partWriter struct {
 	warn  func(string) // records a problem that does not fail the user
 	chats *chatBudget  // what the user's viewer may still carry of the chats
 
-	zw    *zip.Writer
-	sum   hash.Hash
-	size  int64
+	zw    *zipstream.Writer
 	files []FileRecord
 }
 
-// hashWriter feeds everything written to the part into its SHA-256 and
-// byte count on its way to the pipe.
-type hashWriter struct {
-	p *partWriter
-	w io.Writer
+// progressDest counts the bytes of the part as they are written.
+type progressDest struct {
+	blob.PatchWriter
+	bytes func(int64)
 }
 
-func (h hashWriter) Write(b []byte) (int, error) {
-	n, err := h.w.Write(b)
-	h.p.sum.Write(b[:n])
-	h.p.size += int64(n)
-	if h.p.bytes != nil {
-		h.p.bytes(int64(n))
-	}
+func (d progressDest) Write(b []byte) (int, error) {
+	n, err := d.PatchWriter.Write(b)
+	d.bytes(int64(n))
 	return n, err
+}
+
+func (d progressDest) Hold(b []byte) error {
+	err := d.PatchWriter.Hold(b)
+	if err == nil {
+		d.bytes(int64(len(b)))
+	}
+	return err
 }
 
 // write streams a zip of the given entries (then whatever tail adds) into
 // dst under key. It returns the part's record and the bag files it holds.
+// The destination must let the zip writer patch each stored entry's
+// CRC-32 into its local header (blob.PatchPutter); the part's SHA-256 comes
+// from the destination, over the bytes as stored.
 func (p *partWriter) write(ctx context.Context, dst blob.Store, key string, entries []entry,
 	sizeHint int64, tail func(*partWriter) error) (PartRecord, []FileRecord, error) {
-	pr, pw := io.Pipe()
-	p.sum = sha256.New()
-	p.zw = zip.NewWriter(hashWriter{p: p, w: pw})
-	p.zw.RegisterCompressor(zip.Deflate, fastDeflate)
-	done := make(chan error, 1)
-	go func() {
-		err := p.writeAll(ctx, entries, tail)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	_, err := dst.Put(ctx, key, pr, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip", Archival: true})
-	pr.CloseWithError(fmt.Errorf("upload stopped: %w", err)) // unblocks the writer if Put gave up early
-	if werr := <-done; werr != nil {
-		return PartRecord{}, nil, werr // the writer's error is the cause; Put's is its echo
+	pp, ok := dst.(blob.PatchPutter)
+	if !ok {
+		return PartRecord{}, nil, fmt.Errorf("upload %s: %s cannot patch what it stores (blob.PatchPutter)", key, dst)
 	}
+	w, err := pp.PutPatchable(ctx, key, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip", Archival: true})
 	if err != nil {
 		return PartRecord{}, nil, fmt.Errorf("upload %s: %w", key, err)
 	}
-	rec := PartRecord{Key: key, Size: p.size, SHA256: hex.EncodeToString(p.sum.Sum(nil))}
-	return rec, p.files, nil
+	var d zipstream.Dest = w
+	if p.bytes != nil {
+		d = progressDest{w, p.bytes}
+	}
+	p.zw = zipstream.NewWriter(d)
+	if err := p.writeAll(ctx, entries, tail); err != nil {
+		w.Abort()
+		return PartRecord{}, nil, err
+	}
+	info, err := w.Commit()
+	if err != nil {
+		return PartRecord{}, nil, fmt.Errorf("upload %s: %w", key, err)
+	}
+	return PartRecord{Key: key, Size: info.Size, SHA256: info.SHA256}, p.files, nil
 }
 
 func (p *partWriter) writeAll(ctx context.Context, entries []entry, tail func(*partWriter) error) error {
@@ -101,13 +110,10 @@ func (p *partWriter) writeAll(ctx context.Context, entries []entry, tail func(*p
 	return p.zw.Close()
 }
 
-func (p *partWriter) create(name string, size int64, mod time.Time) (io.Writer, error) {
-	h := &zip.FileHeader{Name: name, Method: zip.Store, Modified: mod.UTC()}
-	if size >= minDeflate && isCompressible(name) {
-		h.Method = zip.Deflate
-	}
-	h.UncompressedSize64 = uint64(size) // a hint: lets zip choose zip64 up front for huge files
-	return p.zw.CreateHeader(h)
+// deflates tells whether a file is worth deflating (and small enough to
+// deflate in memory).
+func deflates(name string, size int64) bool {
+	return size >= minDeflate && size <= maxDeflate && isCompressible(name)
 }
 
 // copyEntry streams one source object into the zip, hashing it on the way.
@@ -149,37 +155,56 @@ func (p *partWriter) remuxEntry(ctx context.Context, e entry) error {
 	return nil
 }
 
-// copyFrom copies e.Size bytes from r into a new zip entry for e.
+// copyFrom copies e.Size bytes from r into a new zip entry for e: stored
+// and streamed, or read whole and deflated if it is small text.
 func (p *partWriter) copyFrom(ctx context.Context, e entry, r io.Reader, name string) error {
-	w, err := p.create(e.Path, e.Size, e.ModTime)
+	if deflates(e.Path, e.Size) {
+		body, err := io.ReadAll(io.LimitReader(ctxReader{ctx, r}, e.Size+1))
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", name, err)
+		}
+		if int64(len(body)) != e.Size {
+			return changedSize(name, int64(len(body)), e.Size)
+		}
+		_, err = p.addBody(e.Path, body, e.ModTime)
+		return err
+	}
+	w, err := p.zw.CreateStored(e.Path, e.Size, e.ModTime)
 	if err != nil {
 		return fmt.Errorf("zip %s: %w", e.Path, err)
 	}
 	sum := sha256.New()
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
-	n, err := io.CopyBuffer(io.MultiWriter(w, sum), ctxReader{ctx, r}, *bufp)
+	n, err := io.CopyBuffer(io.MultiWriter(w, sum), io.LimitReader(ctxReader{ctx, r}, e.Size+1), *bufp)
+	if errors.Is(err, zipstream.ErrSize) {
+		return changedSize(name, e.Size+1, e.Size)
+	}
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", name, err)
 	}
 	if n != e.Size {
-		return fmt.Errorf("copy %s: read %d bytes, listed as %d (changed during export?)", name, n, e.Size)
+		return changedSize(name, n, e.Size)
 	}
 	p.files = append(p.files, FileRecord{Path: e.Path, Size: n, SHA256: hex.EncodeToString(sum.Sum(nil)), Part: p.part})
 	return nil
 }
 
-// addBody writes a generated file.
-func (p *partWriter) addBody(name string, body []byte, mod time.Time) (FileRecord, error) {
-	w, err := p.create(name, int64(len(body)), mod)
-	if err == nil {
-		_, err = io.Copy(w, bytes.NewReader(body))
+func changedSize(name string, got, want int64) error {
+	if got > want {
+		return fmt.Errorf("copy %s: more than the %d bytes listed (changed during export?)", name, want)
 	}
-	if err != nil {
+	return fmt.Errorf("copy %s: read %d bytes, listed as %d (changed during export?)", name, got, want)
+}
+
+// addBody writes a file held in memory (generated, or small text).
+func (p *partWriter) addBody(name string, body []byte, mod time.Time) (FileRecord, error) {
+	size := int64(len(body))
+	if err := p.zw.AddBytes(name, body, mod.UTC(), deflates(name, size)); err != nil {
 		return FileRecord{}, fmt.Errorf("zip %s: %w", name, err)
 	}
 	s := sha256.Sum256(body)
-	rec := FileRecord{Path: name, Size: int64(len(body)), SHA256: hex.EncodeToString(s[:]), Part: p.part}
+	rec := FileRecord{Path: name, Size: size, SHA256: hex.EncodeToString(s[:]), Part: p.part}
 	p.files = append(p.files, rec)
 	return rec, nil
 }
@@ -187,29 +212,6 @@ func (p *partWriter) addBody(name string, body []byte, mod time.Time) (FileRecor
 // minDeflate is the smallest text file worth deflating: below it, the
 // compressor's setup costs more CPU than the bytes it saves are worth.
 const minDeflate = 4 << 10
-
-// fastDeflate compresses with flate.BestSpeed from a pool: the text in an
-// export (JSON, chat, playlists) is small next to the media, so speed
-// matters more than the last percent of size.
-func fastDeflate(w io.Writer) (io.WriteCloser, error) {
-	fw, ok := flateWriters.Get().(*flate.Writer)
-	if ok {
-		fw.Reset(w)
-	} else {
-		fw, _ = flate.NewWriter(w, flate.BestSpeed)
-	}
-	return pooledFlate{fw}, nil
-}
-
-var flateWriters sync.Pool
-
-type pooledFlate struct{ *flate.Writer }
-
-func (f pooledFlate) Close() error {
-	err := f.Writer.Close()
-	flateWriters.Put(f.Writer)
-	return err
-}
 
 // ctxReader stops a long copy promptly when the run is cancelled.
 type ctxReader struct {

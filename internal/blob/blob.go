@@ -30,6 +30,9 @@ type Info struct {
 	Size    int64
 	ETag    string // opaque version tag: S3 ETag, or size+mtime for files
 	ModTime time.Time
+	// SHA256 is the hex SHA-256 of the content where a write computed it
+	// (PatchWriter.Commit), else empty.
+	SHA256 string
 }
 
 // PutOptions tune one Put. The zero value is an unconditional write of a

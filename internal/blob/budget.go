@@ -45,6 +45,11 @@ func (b *Budget) Acquire(ctx context.Context, n int) ([]byte, error) {
 	if err := b.sem.Acquire(ctx, b.weight(n)); err != nil {
 		return nil, err
 	}
+	return b.take(n), nil
+}
+
+// take hands out a buffer of length n whose weight has been acquired.
+func (b *Budget) take(n int) []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.used += int64(n)
@@ -52,7 +57,7 @@ func (b *Budget) Acquire(ctx context.Context, n int) ([]byte, error) {
 		buf := l[len(l)-1]
 		b.free[n] = l[:len(l)-1]
 		b.kept -= int64(n)
-		return buf, nil
+		return buf
 	}
 	// Make room: drop free buffers of other sizes (part sizes grow in a
 	// long upload) rather than hold more than the limit in all.
@@ -63,7 +68,17 @@ func (b *Budget) Acquire(ctx context.Context, n int) ([]byte, error) {
 		}
 		b.free[size] = l
 	}
-	return make([]byte, n), nil
+	return make([]byte, n)
+}
+
+// TryAcquire is Acquire without waiting: ok is false if n bytes do not
+// fit in the budget now. An upload that holds a buffer it cannot send yet
+// takes more only this way, so it never waits on others while holding.
+func (b *Budget) TryAcquire(n int) (buf []byte, ok bool) {
+	if !b.sem.TryAcquire(b.weight(n)) {
+		return nil, false
+	}
+	return b.take(n), true
 }
 
 // Release returns a buffer taken with Acquire.

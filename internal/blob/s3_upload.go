@@ -154,6 +154,25 @@ func (u *upload) progress(n int64) {
 
 // run sends a multipart upload whose first part is in buf.
 func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error) {
+	if err := u.create(ctx); err != nil {
+		u.s.budget.Release(buf)
+		return Info{}, err
+	}
+	info, err := u.sendParts(ctx, buf, r)
+	if err == nil {
+		info, err = u.complete(ctx)
+	}
+	if err != nil {
+		if abortErr := u.abort(ctx); abortErr != nil {
+			err = fmt.Errorf("%w (and abort upload %s: %v)", err, aws.ToString(u.id), abortErr)
+		}
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// create starts the multipart upload.
+func (u *upload) create(ctx context.Context) error {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:      &u.s.bucket,
 		Key:         &u.objKey,
@@ -166,21 +185,10 @@ func (u *upload) run(ctx context.Context, buf []byte, r io.Reader) (Info, error)
 	u.s.w.createMultipart(in, u.opts)
 	out, err := u.s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
-		u.s.budget.Release(buf)
-		return Info{}, u.s.wrap("put", u.key, err)
+		return u.s.wrap("put", u.key, err)
 	}
 	u.id = out.UploadId
-	info, err := u.sendParts(ctx, buf, r)
-	if err == nil {
-		info, err = u.complete(ctx)
-	}
-	if err != nil {
-		if abortErr := u.abort(ctx); abortErr != nil {
-			err = fmt.Errorf("%w (and abort upload %s: %v)", err, aws.ToString(u.id), abortErr)
-		}
-		return Info{}, err
-	}
-	return info, nil
+	return nil
 }
 
 // sendParts uploads part 1 from buf and the rest of r, up to

@@ -37,6 +37,9 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"Delete", testDelete},
 		{"FailedPut", testFailedPut},
 		{"FailedOverwrite", testFailedOverwrite},
+		{"Patch", testPatch},
+		{"PatchMisuse", testPatchMisuse},
+		{"PatchCancel", testPatchCancel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
