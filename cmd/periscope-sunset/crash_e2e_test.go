@@ -48,14 +48,22 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 	src, dest, tmpdir := filepath.Join(root, "src"), filepath.Join(root, "dest"), filepath.Join(root, "tmp")
 	os.Mkdir(tmpdir, 0o755)
 	run(t, nil, "fixtures", "generate", "--out", src, "--users", "8", "--broadcasts", "2",
-		"--video-bytes", "4MiB", "--hls-every", "2").want(t, 0)
+		"--video-bytes", "8MiB", "--hls-every", "2").want(t, 0)
 	env := []string{"TMPDIR=" + tmpdir}
 	args := []string{"export", "--source", src, "--dest", dest, "--workers", "4", "--remux", "require", "--progress", "none"}
 	rng := rand.New(rand.NewPCG(11, 11))
 	killed, leftBehind := 0, 0
 	for range 4 {
 		p := startBinary(t, env, args...)
-		time.Sleep(time.Duration(150+rng.IntN(900)) * time.Millisecond)
+		// Kill while temporaries exist (a write or a remux in flight), a
+		// seeded moment later, so every kill lands mid-write; a run that
+		// shows none within 5 s is killed anyway.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			if len(leftovers(t, dest, tmpdir)) > 0 {
+				break
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
 		if !p.cmd.ProcessState.Exited() {
