@@ -94,12 +94,9 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dst, err := openStore(ctx, c, "dest", cfg)
+	dst, err := openDest(ctx, c, cfg, c.Bool("dry-run"))
 	if err != nil {
 		return err
-	}
-	if c.Bool("dry-run") {
-		dst = blob.DryRun{Store: dst}
 	}
 	opts.SourceName, opts.DestName = src.String(), dst.String()
 	prog, log, err := newProgress(c.String("progress"), "users")

@@ -100,12 +100,9 @@ func runNotify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dst, err := openStore(c.Context, c, "dest", cfg)
+	dst, err := openDest(c.Context, c, cfg, opts.DryRun)
 	if err != nil {
 		return err
-	}
-	if opts.DryRun {
-		dst = blob.DryRun{Store: dst}
 	}
 	state, err := openState(c)
 	if err != nil {

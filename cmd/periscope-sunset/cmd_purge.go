@@ -59,12 +59,9 @@ func runPurge(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dst, err := openStore(c.Context, c, "dest", cfg)
+	dst, err := openDest(c.Context, c, cfg, opts.DryRun)
 	if err != nil {
 		return err
-	}
-	if opts.DryRun {
-		dst = blob.DryRun{Store: dst}
 	}
 	state, err := openState(c)
 	if err != nil {

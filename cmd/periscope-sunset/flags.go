@@ -134,3 +134,13 @@ func s3OnlyFlag(c *cli.Context, flag string) string {
 	}
 	return ""
 }
+
+// openDest opens --dest, behind the dry-run wrapper (reads go through,
+// writes and deletes do not) when dryRun is set.
+func openDest(ctx context.Context, c *cli.Context, cfg blob.S3Config, dryRun bool) (blob.Store, error) {
+	dst, err := openStore(ctx, c, "dest", cfg)
+	if err != nil || !dryRun {
+		return dst, err
+	}
+	return blob.DryRun{Store: dst}, nil
+}
