@@ -63,11 +63,14 @@ func summarise(r io.Reader, w io.Writer) (summary, error) {
 			b.WriteString(e.Output)
 		case "pass", "fail", "skip":
 			if e.Test == "" {
-				if e.Action == "fail" {
+				switch e.Action {
+				case "fail":
 					s.badPackages++
 					fmt.Fprintf(w, "FAIL package %s\n%s", e.Package, text(out[key]))
-				} else {
-					fmt.Fprintf(w, "%s %s\n", e.Action, e.Package)
+				case "pass":
+					fmt.Fprintf(w, "ok   %s\n", e.Package)
+				default: // a package without test files: nothing was skipped
+					fmt.Fprintf(w, "--   %s (no test files)\n", e.Package)
 				}
 				delete(out, key)
 				continue
