@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,7 @@ func objectTags(t *testing.T, srv *s3test.Server, bucket, key string) string {
 	for _, tag := range res.TagSet {
 		pairs = append(pairs, tag.Key+"="+tag.Value)
 	}
+	slices.Sort(pairs) // the server returns a tag set in no set order
 	return strings.Join(pairs, ",")
 }
 
