@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,14 +113,7 @@ var blackholeEnv = []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=tes
 // match: those get their headers and a first chunk, then nothing more,
 // until the client gives up: a body that stalls midway.
 func stallProxy(t *testing.T, upstream, match string) (endpoint string, stalled <-chan struct{}) {
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(u)
-		r.Out.Host = r.In.Host // SigV4 signed the client's Host header
-	}}
+	rp := s3test.ReverseProxy(t, upstream)
 	ch := make(chan struct{})
 	var once sync.Once
 	quit := make(chan struct{})

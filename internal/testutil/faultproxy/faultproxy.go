@@ -9,14 +9,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 )
 
 // Kind is one kind of injected fault.
@@ -57,28 +57,12 @@ type Proxy struct {
 // Start runs a proxy to upstream until the test ends.
 func Start(t testing.TB, upstream string, cfg Config) *Proxy {
 	t.Helper()
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if cfg.MaxLatency <= 0 {
 		cfg.MaxLatency = 200 * time.Millisecond
 	}
 	p := &Proxy{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
-	p.proxy = &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.Out.Host = r.In.Host // SigV4 signed the client's Host header
-		},
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: p}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p.URL = "http://" + ln.Addr().String()
+	p.proxy = s3test.ReverseProxy(t, upstream)
+	p.URL = s3test.ServeLoopback(t, p)
 	return p
 }
 

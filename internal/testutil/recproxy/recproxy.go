@@ -9,14 +9,14 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 )
 
 // Request is one recorded request.
@@ -81,36 +81,20 @@ type Proxy struct {
 // Start runs a proxy to upstream until the test ends.
 func Start(t testing.TB, upstream string) *Proxy {
 	t.Helper()
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &Proxy{}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.Out.Host = r.In.Host // SigV4 signed the client's Host header
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			p.setStatus(resp.Request.Context().Value(seqKey{}).(int), resp.StatusCode)
-			return nil
-		},
+	rp := s3test.ReverseProxy(t, upstream)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		p.setStatus(resp.Request.Context().Value(seqKey{}).(int), resp.StatusCode)
+		return nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.URL = s3test.ServeLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seq, err := p.record(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		rp.ServeHTTP(w, r.WithContext(withSeq(r.Context(), seq)))
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p.URL = "http://" + ln.Addr().String()
+	}))
 	return p
 }
 

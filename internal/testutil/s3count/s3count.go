@@ -7,14 +7,14 @@ package s3count
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
 )
 
 // Request is one request the proxy passed on.
@@ -41,25 +41,8 @@ type Proxy struct {
 // Start runs a proxy to upstream until the test ends.
 func Start(t testing.TB, upstream string) *Proxy {
 	t.Helper()
-	u, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proxy{}
-	p.proxy = &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.Out.Host = r.In.Host // SigV4 signed the client's Host header
-		},
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: p}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p.URL = "http://" + ln.Addr().String()
+	p := &Proxy{proxy: s3test.ReverseProxy(t, upstream)}
+	p.URL = s3test.ServeLoopback(t, p)
 	return p
 }
 
