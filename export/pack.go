@@ -40,6 +40,8 @@ type partWriter struct {
 	remux remuxer      // turns HLS replays into MP4
 	warn  func(string) // records a problem that does not fail the user
 	chats *chatBudget  // what the user's viewer may still carry of the chats
+	// exclusive stores the part only where no object is yet (see write).
+	exclusive bool
 
 	zw    *zipstream.Writer
 	files []FileRecord
@@ -76,7 +78,7 @@ func (p *partWriter) write(ctx context.Context, dst blob.Store, key string, entr
 	if !ok {
 		return PartRecord{}, nil, fmt.Errorf("upload %s: %s cannot patch what it stores (blob.PatchPutter)", key, dst)
 	}
-	w, err := pp.PutPatchable(ctx, key, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip", Archival: true})
+	w, err := pp.PutPatchable(ctx, key, blob.PutOptions{SizeHint: sizeHint, ContentType: "application/zip", Archival: true, IfNoneMatch: p.exclusive})
 	if err != nil {
 		return PartRecord{}, nil, fmt.Errorf("upload %s: %w", key, err)
 	}

@@ -51,13 +51,12 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 			return o, err
 		}
 	}
-	old, err := ReadManifest(ctx, r.dst, u.ID)
-	switch {
-	case err == nil && old.SourceFingerprint == plan.Fingerprint && old.Format == formatVersion:
-		o.Status = StatusSkipped
-		return o, nil
-	case err != nil && !isNotExist(err) && old == nil:
-		return o, fmt.Errorf("read existing manifest: %w", err)
+	old, done, err := r.existing(ctx, plan)
+	if err != nil || done {
+		if done {
+			o.Status = StatusSkipped
+		}
+		return o, err
 	}
 	release, fresh, err := r.acquireClaim(ctx, u.ID)
 	if err != nil {
@@ -71,13 +70,44 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if tidy {
 		r.abortLeftovers(ctx, u.ID)
 	}
-	m, err := r.write(ctx, plan, old, tidy)
+	// With a fresh claim and no manifest, nobody is writing this user and,
+	// as far as the check above saw, nobody has. That check may be stale:
+	// another run can have finished the user between it and the claim. So
+	// parts go only where nothing is yet, and something in the way sends
+	// us back to look (one read, only then).
+	exclusive := !tidy
+	m, err := r.write(ctx, plan, old, tidy, exclusive)
+	if exclusive && errors.Is(err, blob.ErrPrecondition) {
+		if old, done, err = r.existing(ctx, plan); err != nil || done {
+			if done { // finished by another run meanwhile
+				o.Status = StatusSkipped
+			}
+			return o, err
+		}
+		// No finished export: what is in the way is a part a failed
+		// attempt could not remove. Replace it, and tidy up after.
+		r.abortLeftovers(ctx, u.ID)
+		m, err = r.write(ctx, plan, old, true, false)
+	}
 	o.Warnings = plan.Warnings // writing may have added some
 	if err != nil {
 		return o, err
 	}
 	o.Status, o.Bytes, o.Omitted = StatusExported, m.Bytes, m.Omitted
 	return o, nil
+}
+
+// existing reads the user's manifest: done when it describes an export of
+// this very source in the current format, old when it describes another.
+func (r *runner) existing(ctx context.Context, plan *userPlan) (old *Manifest, done bool, err error) {
+	old, err = ReadManifest(ctx, r.dst, plan.User.ID)
+	switch {
+	case err == nil && old.SourceFingerprint == plan.Fingerprint && old.Format == formatVersion:
+		return old, true, nil
+	case err != nil && !isNotExist(err) && old == nil:
+		return nil, false, fmt.Errorf("read existing manifest: %w", err)
+	}
+	return old, false, nil
 }
 
 // abortLeftovers aborts multipart uploads a killed run left under the
@@ -133,8 +163,10 @@ func (r *runner) failed(o Outcome, err error) Outcome {
 
 // write produces the user's parts and then manifest.json. An outdated
 // manifest is removed first, so no reader ever pairs it with new parts;
-// parts the new export no longer has are removed last.
-func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy bool) (*Manifest, error) {
+// parts the new export no longer has are removed last. Exclusive writes
+// every part only where no object is, and fails with blob.ErrPrecondition
+// otherwise, leaving nothing of its own behind.
+func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy, exclusive bool) (*Manifest, error) {
 	uid := plan.User.ID
 	if old != nil {
 		if err := r.dst.Delete(ctx, manifestKey(uid)); err != nil {
@@ -158,7 +190,7 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 			tail = func(p *partWriter) error { return r.writeBagFiles(p, plan, m) }
 			hint += bagFilesHint
 		}
-		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux,
+		p := &partWriter{src: plan.src, part: n, bytes: r.opts.Progress.Bytes, remux: r.remux, exclusive: exclusive,
 			warn: func(w string) { plan.Warnings = append(plan.Warnings, w) }}
 		p.chats = chats
 		rec, files, err := p.write(ctx, r.dst, key, entries, hint, tail)
@@ -171,7 +203,10 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy 
 		m.Bytes += rec.Size
 	}
 	if err := r.putManifest(ctx, m); err != nil {
-		if !errors.Is(err, blob.ErrPrecondition) { // else the parts are another writer's now
+		// A manifest that appeared meanwhile is another writer's: parts
+		// written over others' are theirs now, while exclusive parts were
+		// new, so ours, and are not what it lists.
+		if exclusive || !errors.Is(err, blob.ErrPrecondition) {
 			r.removeParts(ctx, m.Parts)
 		}
 		return nil, err

@@ -165,3 +165,35 @@ func testPatchCancel(t *testing.T, st blob.Store) {
 	checkMissing(t, st, "cancelled")
 	checkNoIncomplete(t, st)
 }
+
+// testPatchIfNoneMatch: a patchable upload with IfNoneMatch over an
+// existing key fails with ErrPrecondition at Commit, in one PUT and as a
+// multipart upload, and leaves the existing object and no upload behind.
+func testPatchIfNoneMatch(t *testing.T, st blob.Store) {
+	pp := patchPutter(t, st)
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"one-put", 70_000}, {"multipart", 12 * MiB}} {
+		t.Run(c.name, func(t *testing.T) {
+			key := "patch-once/" + c.name
+			first := randomData(1, c.size)
+			w, err := pp.PutPatchable(context.Background(), key, blob.PutOptions{SizeHint: int64(c.size), IfNoneMatch: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := PatchStream(w, first, []Span{{0, 60, c.size / 2}}); err != nil {
+				t.Fatalf("first upload: %v", err)
+			}
+			w, err = pp.PutPatchable(context.Background(), key, blob.PutOptions{SizeHint: int64(c.size), IfNoneMatch: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := PatchStream(w, randomData(2, c.size), []Span{{0, 60, c.size / 2}}); !errors.Is(err, blob.ErrPrecondition) {
+				t.Fatalf("second IfNoneMatch upload = %v, want ErrPrecondition", err)
+			}
+			checkContent(t, st, key, first)
+		})
+	}
+	checkNoIncomplete(t, st)
+}

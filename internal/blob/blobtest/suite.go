@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"Patch", testPatch},
 		{"PatchMisuse", testPatchMisuse},
 		{"PatchCancel", testPatchCancel},
+		{"PatchIfNoneMatch", testPatchIfNoneMatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
