@@ -51,18 +51,26 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 			return o, err
 		}
 	}
+	// What the manifest says is read before the claim is ours, so it may
+	// be stale by the time we write: another run may have finished or
+	// replaced the export in between. Every decision taken on it is
+	// checked again once the claim is held, by a second read where the
+	// export is being replaced or the claim was taken over (rare), and by
+	// create-only writes on the usual path (a fresh claim, no manifest).
 	old, done, err := r.existing(ctx, plan)
 	if err != nil || done {
-		if done {
-			o.Status = StatusSkipped
-		}
-		return o, err
+		return skippedIf(o, done, err)
 	}
 	release, fresh, err := r.acquireClaim(ctx, u.ID)
 	if err != nil {
 		return o, err
 	}
 	defer release()
+	if !fresh || old != nil {
+		if old, done, err = r.existing(ctx, plan); err != nil || done {
+			return skippedIf(o, done, err)
+		}
+	}
 	// Leftovers (open multipart uploads, parts no manifest lists) come only
 	// from a killed attempt, which leaves its claim, or from an export
 	// being replaced. A failed attempt cleans up after itself.
@@ -70,19 +78,12 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if tidy {
 		r.abortLeftovers(ctx, u.ID)
 	}
-	// With a fresh claim and no manifest, nobody is writing this user and,
-	// as far as the check above saw, nobody has. That check may be stale:
-	// another run can have finished the user between it and the claim. So
-	// parts go only where nothing is yet, and something in the way sends
-	// us back to look (one read, only then).
 	exclusive := !tidy
 	m, err := r.write(ctx, plan, old, tidy, exclusive)
 	if exclusive && errors.Is(err, blob.ErrPrecondition) {
+		// Something is where a part goes: look again.
 		if old, done, err = r.existing(ctx, plan); err != nil || done {
-			if done { // finished by another run meanwhile
-				o.Status = StatusSkipped
-			}
-			return o, err
+			return skippedIf(o, done, err)
 		}
 		// No finished export: what is in the way is a part a failed
 		// attempt could not remove. Replace it, and tidy up after.
@@ -95,6 +96,15 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	}
 	o.Status, o.Bytes, o.Omitted = StatusExported, m.Bytes, m.Omitted
 	return o, nil
+}
+
+// skippedIf ends an attempt that found the user's export done (another
+// run's, or an earlier one's) or could not tell.
+func skippedIf(o Outcome, done bool, err error) (Outcome, error) {
+	if done && err == nil {
+		o.Status = StatusSkipped
+	}
+	return o, err
 }
 
 // existing reads the user's manifest: done when it describes an export of
