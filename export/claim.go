@@ -43,29 +43,51 @@ func (e *ClaimedError) Error() string {
 		e.RunID, e.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
+// errClaimLost means the worker stopped writing a user because its claim
+// may be another worker's now: taken over, or not renewed in time.
+var errClaimLost = errors.New("claim lost")
+
 // acquireClaim takes the user's claim and keeps it fresh until release is
 // called. fresh reports that no claim existed: then no earlier attempt was
 // killed mid-user, since a killed attempt leaves its claim behind.
-func (r *runner) acquireClaim(ctx context.Context, uid string) (release func(), fresh bool, err error) {
+//
+// The user must be written under the returned context: a claim is a
+// promise that nobody else writes the user only while it is ours, so the
+// context is cancelled (with errClaimLost as its cause) as soon as that
+// may no longer hold: a renewal finds the claim replaced, or renewals fail
+// until the claim is about to expire. release deletes the claim only if
+// it is still ours.
+func (r *runner) acquireClaim(ctx context.Context, uid string) (uctx context.Context, release func(), fresh bool, err error) {
+	start := r.opts.Now() // the claim expires no sooner than start + ClaimTTL
 	etag, err := r.putClaim(ctx, uid, blob.PutOptions{IfNoneMatch: true})
 	fresh = err == nil
 	if errors.Is(err, blob.ErrPrecondition) {
 		etag, err = r.takeOverClaim(ctx, uid)
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
+	uctx, cancel := context.WithCancelCause(ctx)
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	var lost error
 	go func() {
 		defer close(done)
-		r.renewClaim(ctx, uid, etag, stop)
+		lost = r.renewClaim(uctx, uid, etag, start.Add(r.opts.ClaimTTL), stop)
+		if lost != nil {
+			cancel(lost)
+		}
 	}()
-	return func() {
+	return uctx, func() {
 		close(stop)
 		<-done
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
+		defer cancel(nil)
+		if lost != nil {
+			r.opts.Log.Warn("claim lost", "user", uid, "err", lost)
+			return // not ours to delete
+		}
+		dctx, cancelDelete := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancelDelete()
 		r.dst.Delete(dctx, claimKey(uid))
 	}, fresh, nil
 }
@@ -118,23 +140,42 @@ func (c claim) holderDead() bool {
 	return errors.Is(syscall.Kill(c.PID, 0), syscall.ESRCH)
 }
 
-// renewClaim extends the claim every third of its lifetime until stop.
-func (r *runner) renewClaim(ctx context.Context, uid, etag string, stop <-chan struct{}) {
-	t := time.NewTicker(ClaimRenewal(r.opts.ClaimTTL))
+// renewClaim extends the claim (expiring no sooner than expires) every
+// ClaimRenewal until stop, and
+// returns why the claim may no longer be ours if that happens first: a
+// renewal found it replaced (taken over), or renewals failed until the
+// claim was within a sixth of its lifetime of expiring (a margin for the
+// clocks of other hosts, which judge its expiry). Failed renewals are
+// retried every twelfth of the lifetime meanwhile.
+func (r *runner) renewClaim(ctx context.Context, uid, etag string, expires time.Time, stop <-chan struct{}) error {
+	ttl := r.opts.ClaimTTL
+	every, retry, margin := ClaimRenewal(ttl), ttl/12, ttl/6
+	t := time.NewTimer(every)
 	defer t.Stop()
+	var last error
 	for {
 		select {
 		case <-stop:
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			next, err := r.putClaim(ctx, uid, blob.PutOptions{IfMatch: etag})
-			if err != nil {
-				r.opts.Log.Warn("could not renew claim", "user", uid, "err", err)
-				continue
-			}
-			etag = next
+		}
+		now := r.opts.Now()
+		if !now.Before(expires.Add(-margin)) {
+			return fmt.Errorf("%w: could not renew it before it expired: %v", errClaimLost, last)
+		}
+		next, err := r.putClaim(ctx, uid, blob.PutOptions{IfMatch: etag})
+		switch {
+		case errors.Is(err, blob.ErrPrecondition):
+			return fmt.Errorf("%w: another run took it over", errClaimLost)
+		case err != nil:
+			last = err
+			r.opts.Log.Warn("could not renew claim", "user", uid, "err", err)
+			t.Reset(min(retry, max(expires.Add(-margin).Sub(now), 0)))
+		default:
+			etag, expires, last = next, now.Add(ttl), nil
+			t.Reset(every)
 		}
 	}
 }

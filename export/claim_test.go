@@ -1,14 +1,21 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 )
 
 func TestClaims(t *testing.T) {
@@ -61,5 +68,99 @@ func TestClaimIsWaitedOut(t *testing.T) {
 	})
 	if err != nil || rep.Users.Exported != 1 {
 		t.Fatalf("err %v, report %+v", err, rep.Users)
+	}
+}
+
+// holdingStore is a destination that, as the first part of a user starts,
+// calls onWrite (which replaces or breaks the user's claim) and then holds
+// that part until the writer's context ends, or for three seconds. noticed
+// says which came first: whether the writer, watching its claim, stopped.
+type holdingStore struct {
+	patchStore
+	onWrite func() error // returns the error claim writes fail with from then on
+	once    sync.Once
+	mu      sync.Mutex
+	failing error
+	noticed atomic.Bool
+}
+
+func (s *holdingStore) PutPatchable(ctx context.Context, key string, opts blob.PutOptions) (blob.PatchWriter, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		err := s.onWrite()
+		s.mu.Lock()
+		s.failing = err
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			s.noticed.Store(true)
+			return nil, ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+	return s.patchStore.PutPatchable(ctx, key, opts)
+}
+
+func (s *holdingStore) Put(ctx context.Context, key string, r io.Reader, opts blob.PutOptions) (blob.Info, error) {
+	s.mu.Lock()
+	err := s.failing
+	s.mu.Unlock()
+	if err != nil && strings.HasSuffix(key, claimName) {
+		return blob.Info{}, err
+	}
+	return s.patchStore.Put(ctx, key, r, opts)
+}
+
+// A worker writes a user only while its claim is its own. When a renewal
+// finds the claim taken over, or renewals fail until it is about to
+// expire, the worker stops writing, reports the user failed for that
+// reason, writes no manifest, and does not delete a claim that may be
+// another worker's now.
+func TestWorkerStopsWhenItsClaimIsLost(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		reason string
+		lose   func(t *testing.T, dst blob.Store) error
+	}{
+		{"taken over", "another run took it over", func(t *testing.T, dst blob.Store) error {
+			body, _ := json.Marshal(claim{RunID: "other", Host: "elsewhere", PID: 1, ExpiresAt: time.Now().Add(time.Hour)})
+			if _, err := dst.Put(context.Background(), claimKey("alice"), bytes.NewReader(body), blob.PutOptions{}); err != nil {
+				t.Error(err)
+			}
+			return nil
+		}},
+		{"renewals fail", "could not renew it before it expired", func(t *testing.T, dst blob.Store) error {
+			return errors.New("503 slow down")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srcDir, dstDir := copySample(t), t.TempDir()
+			fs, err := blob.NewFile(dstDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := &holdingStore{patchStore: fs}
+			dst.onWrite = func() error { return tc.lose(t, fs) }
+			rep := runExport(t, fileStore(t, srcDir), dst, Options{
+				Only: map[string]bool{"alice": true}, Attempts: 1, ClaimTTL: 600 * time.Millisecond, RunID: "ours",
+			})
+			if !dst.noticed.Load() {
+				t.Error("the worker went on writing after losing its claim")
+			}
+			if rep.Users.Failed != 1 || !strings.Contains(rep.Failures[0].Reason, "claim lost: "+tc.reason) {
+				t.Fatalf("report %+v, failures %+v; want alice failed with %q", rep.Users, rep.Failures, tc.reason)
+			}
+			if _, err := os.Stat(filepath.Join(dstDir, "alice", ManifestName)); err == nil {
+				t.Fatal("a manifest was written without the claim")
+			}
+			if tc.name == "taken over" {
+				var c claim
+				b, err := os.ReadFile(filepath.Join(dstDir, "alice", claimName))
+				if err != nil || json.Unmarshal(b, &c) != nil || c.RunID != "other" {
+					t.Fatalf("the other run's claim is gone or changed: %s (%v)", b, err)
+				}
+			}
+		})
 	}
 }

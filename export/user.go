@@ -61,11 +61,23 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	if err != nil || done {
 		return skippedIf(o, done, err)
 	}
-	release, fresh, err := r.acquireClaim(ctx, u.ID)
+	uctx, release, fresh, err := r.acquireClaim(ctx, u.ID)
 	if err != nil {
 		return o, err
 	}
 	defer release()
+	o, err = r.writeClaimed(uctx, o, plan, old, fresh)
+	if cause := context.Cause(uctx); err != nil && ctx.Err() == nil && errors.Is(cause, errClaimLost) {
+		err = cause // not the cancellation it caused
+	}
+	return o, err
+}
+
+// writeClaimed writes the user whose claim is held (fresh: no claim was
+// there before), given what the manifest said before the claim (old).
+func (r *runner) writeClaimed(ctx context.Context, o Outcome, plan *userPlan, old *Manifest, fresh bool) (Outcome, error) {
+	var done bool
+	var err error
 	if !fresh || old != nil {
 		if old, done, err = r.existing(ctx, plan); err != nil || done {
 			return skippedIf(o, done, err)
@@ -76,7 +88,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 	// being replaced. A failed attempt cleans up after itself.
 	tidy := !fresh || old != nil
 	if tidy {
-		r.abortLeftovers(ctx, u.ID)
+		r.abortLeftovers(ctx, plan.User.ID)
 	}
 	exclusive := !tidy
 	m, err := r.write(ctx, plan, old, tidy, exclusive)
@@ -87,7 +99,7 @@ func (r *runner) tryUser(ctx context.Context, u User) (Outcome, error) {
 		}
 		// No finished export: what is in the way is a part a failed
 		// attempt could not remove. Replace it, and tidy up after.
-		r.abortLeftovers(ctx, u.ID)
+		r.abortLeftovers(ctx, plan.User.ID)
 		m, err = r.write(ctx, plan, old, true, false)
 	}
 	o.Warnings = plan.Warnings // writing may have added some
@@ -136,13 +148,16 @@ func (r *runner) abortLeftovers(ctx context.Context, uid string) {
 }
 
 // retryAfter says whether a failed attempt is worth another, and when: a
-// transient error after a backoff, a user claimed by another live run once
-// its claim would expire.
+// transient error or a lost claim after a backoff, a user claimed by
+// another live run once its claim would expire.
 func (r *runner) retryAfter(err error, attempt int) (time.Duration, bool) {
 	var claimed *ClaimedError
 	if errors.As(err, &claimed) {
 		wait := min(claimed.ExpiresAt.Sub(r.opts.Now()), r.opts.ClaimTTL)
 		return max(wait, 0) + backoff(r.opts.RetryBackoff, 1), true
+	}
+	if errors.Is(err, errClaimLost) { // the next attempt finds who has it
+		return backoff(r.opts.RetryBackoff, attempt), true
 	}
 	return backoff(r.opts.RetryBackoff, attempt), blob.IsTransient(err)
 }
