@@ -71,23 +71,28 @@ func TestClaimIsWaitedOut(t *testing.T) {
 	}
 }
 
-// holdingStore is a destination that, as the first part of a user starts,
-// calls onWrite (which replaces or breaks the user's claim) and then holds
-// that part until the writer's context ends, or for three seconds. noticed
-// says which came first: whether the writer, watching its claim, stopped.
+// holdingStore is a destination that, as the at-th part of a user
+// starts (counting from 1), calls onWrite (which replaces or breaks the
+// user's claim) and then holds that part until the writer's context ends,
+// or for three seconds. noticed says which came first: whether the writer,
+// watching its claim, stopped.
 type holdingStore struct {
 	patchStore
+	at      int32
 	onWrite func() error // returns the error claim writes fail with from then on
-	once    sync.Once
+	parts   atomic.Int32
+	first   atomic.Value // the first part's key
 	mu      sync.Mutex
 	failing error
 	noticed atomic.Bool
 }
 
 func (s *holdingStore) PutPatchable(ctx context.Context, key string, opts blob.PutOptions) (blob.PatchWriter, error) {
-	first := false
-	s.once.Do(func() { first = true })
-	if first {
+	n := s.parts.Add(1)
+	if n == 1 {
+		s.first.Store(key)
+	}
+	if n == s.at {
 		err := s.onWrite()
 		s.mu.Lock()
 		s.failing = err
@@ -118,19 +123,34 @@ func (s *holdingStore) Put(ctx context.Context, key string, r io.Reader, opts bl
 // reason, writes no manifest, and does not delete a claim that may be
 // another worker's now.
 func TestWorkerStopsWhenItsClaimIsLost(t *testing.T) {
+	takeOver := func(t *testing.T, dst blob.Store) {
+		body, _ := json.Marshal(claim{RunID: "other", Host: "elsewhere", PID: 1, ExpiresAt: time.Now().Add(time.Hour)})
+		if _, err := dst.Put(context.Background(), claimKey("alice"), bytes.NewReader(body), blob.PutOptions{}); err != nil {
+			t.Error(err)
+		}
+	}
+	otherPart := []byte("the other worker's part 1")
 	for _, tc := range []struct {
 		name   string
 		reason string
-		lose   func(t *testing.T, dst blob.Store) error
+		max    int64 // --max-part-size
+		at     int32 // the part during which the claim is lost
+		lose   func(t *testing.T, dst blob.Store, part1 string) error
 	}{
-		{"taken over", "another run took it over", func(t *testing.T, dst blob.Store) error {
-			body, _ := json.Marshal(claim{RunID: "other", Host: "elsewhere", PID: 1, ExpiresAt: time.Now().Add(time.Hour)})
-			if _, err := dst.Put(context.Background(), claimKey("alice"), bytes.NewReader(body), blob.PutOptions{}); err != nil {
+		{"taken over", "another run took it over", 0, 1, func(t *testing.T, dst blob.Store, _ string) error {
+			takeOver(t, dst)
+			return nil
+		}},
+		// The taker has written part 1 again by the time the first worker
+		// notices: it must not remove what is now the other's.
+		{"taken over after part 1", "another run took it over", 40 << 10, 2, func(t *testing.T, dst blob.Store, part1 string) error {
+			takeOver(t, dst)
+			if _, err := dst.Put(context.Background(), part1, bytes.NewReader(otherPart), blob.PutOptions{}); err != nil {
 				t.Error(err)
 			}
 			return nil
 		}},
-		{"renewals fail", "could not renew it before it expired", func(t *testing.T, dst blob.Store) error {
+		{"renewals fail", "could not renew it before it expired", 0, 1, func(t *testing.T, dst blob.Store, _ string) error {
 			return errors.New("503 slow down")
 		}},
 	} {
@@ -140,10 +160,10 @@ func TestWorkerStopsWhenItsClaimIsLost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dst := &holdingStore{patchStore: fs}
-			dst.onWrite = func() error { return tc.lose(t, fs) }
+			dst := &holdingStore{patchStore: fs, at: tc.at}
+			dst.onWrite = func() error { return tc.lose(t, fs, dst.first.Load().(string)) }
 			rep := runExport(t, fileStore(t, srcDir), dst, Options{
-				Only: map[string]bool{"alice": true}, Attempts: 1, ClaimTTL: 600 * time.Millisecond, RunID: "ours",
+				Only: map[string]bool{"alice": true}, Attempts: 1, ClaimTTL: 600 * time.Millisecond, RunID: "ours", MaxPartSize: tc.max,
 			})
 			if !dst.noticed.Load() {
 				t.Error("the worker went on writing after losing its claim")
@@ -154,11 +174,17 @@ func TestWorkerStopsWhenItsClaimIsLost(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dstDir, "alice", ManifestName)); err == nil {
 				t.Fatal("a manifest was written without the claim")
 			}
-			if tc.name == "taken over" {
+			if strings.HasPrefix(tc.name, "taken over") {
 				var c claim
 				b, err := os.ReadFile(filepath.Join(dstDir, "alice", claimName))
 				if err != nil || json.Unmarshal(b, &c) != nil || c.RunID != "other" {
 					t.Fatalf("the other run's claim is gone or changed: %s (%v)", b, err)
+				}
+			}
+			if tc.at > 1 {
+				b, err := os.ReadFile(filepath.Join(dstDir, filepath.FromSlash(dst.first.Load().(string))))
+				if err != nil || !bytes.Equal(b, otherPart) {
+					t.Fatalf("the other worker's part 1 was removed or changed: %q (%v)", b, err)
 				}
 			}
 		})

@@ -244,8 +244,12 @@ func (r *runner) write(ctx context.Context, plan *userPlan, old *Manifest, tidy,
 
 // removeParts deletes the parts a failed attempt stored, so that it leaves
 // nothing a later attempt must look for. Best effort: a rerun after a kill
-// still tidies up through the claim it finds.
+// still tidies up through the claim it finds. Not once the claim is lost:
+// the worker that has it may have written the same keys since.
 func (r *runner) removeParts(ctx context.Context, parts []PartRecord) {
+	if errors.Is(context.Cause(ctx), errClaimLost) {
+		return
+	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	for _, p := range parts {
