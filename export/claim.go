@@ -140,13 +140,12 @@ func (c claim) holderDead() bool {
 	return errors.Is(syscall.Kill(c.PID, 0), syscall.ESRCH)
 }
 
-// renewClaim extends the claim (expiring no sooner than expires) every
-// ClaimRenewal until stop, and
-// returns why the claim may no longer be ours if that happens first: a
-// renewal found it replaced (taken over), or renewals failed until the
-// claim was within a sixth of its lifetime of expiring (a margin for the
-// clocks of other hosts, which judge its expiry). Failed renewals are
-// retried every twelfth of the lifetime meanwhile.
+// renewClaim extends the claim (which expires no sooner than expires)
+// every ClaimRenewal until stop. It returns early, saying why, once the
+// claim may no longer be ours: a renewal found it replaced (taken over),
+// or renewals failed until the claim was within a sixth of its lifetime of
+// expiring (a margin for the clocks of other hosts, which judge its
+// expiry). Failed renewals are retried every twelfth of the lifetime.
 func (r *runner) renewClaim(ctx context.Context, uid, etag string, expires time.Time, stop <-chan struct{}) error {
 	ttl := r.opts.ClaimTTL
 	every, retry, margin := ClaimRenewal(ttl), ttl/12, ttl/6
