@@ -91,8 +91,10 @@ func (r *runner) writeClaimed(ctx context.Context, o Outcome, plan *userPlan, ol
 		r.abortLeftovers(ctx, plan.User.ID)
 	}
 	exclusive := !tidy
+	planned := len(plan.Warnings)
 	m, err := r.write(ctx, plan, old, tidy, exclusive)
 	if exclusive && errors.Is(err, blob.ErrPrecondition) {
+		plan.Warnings = plan.Warnings[:planned] // writing again adds its own
 		// Something is where a part goes: look again.
 		if old, done, err = r.existing(ctx, plan); err != nil || done {
 			return skippedIf(o, done, err)
