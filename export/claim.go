@@ -102,27 +102,37 @@ func (r *runner) putClaim(ctx context.Context, uid string, opts blob.PutOptions)
 }
 
 // takeOverClaim replaces an expired claim, conditionally on its ETag.
+// Whatever other workers do meanwhile (release the claim between our
+// reads, take it first) ends as a claim of ours or a ClaimedError, which
+// is waited out: never as a failure of the user.
 func (r *runner) takeOverClaim(ctx context.Context, uid string) (string, error) {
 	info, err := r.dst.Stat(ctx, claimKey(uid))
-	if isNotExist(err) { // released meanwhile: try a fresh claim once more
-		return r.putClaim(ctx, uid, blob.PutOptions{IfNoneMatch: true})
-	}
-	if err != nil {
-		return "", fmt.Errorf("read claim: %w", err)
-	}
-	rc, err := r.dst.Get(ctx, claimKey(uid))
-	if err != nil {
-		return "", fmt.Errorf("read claim: %w", err)
-	}
 	var c claim
-	err = json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&c)
-	rc.Close()
-	if err == nil && r.opts.Now().Before(c.ExpiresAt) && c.RunID != r.opts.RunID && !c.holderDead() {
+	var unreadable error
+	if err == nil {
+		var rc io.ReadCloser
+		if rc, err = r.dst.Get(ctx, claimKey(uid)); err == nil {
+			unreadable = json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&c)
+			rc.Close()
+		}
+	}
+	switch {
+	case isNotExist(err): // released meanwhile: try a fresh claim once more
+		return r.claimIf(ctx, uid, blob.PutOptions{IfNoneMatch: true})
+	case err != nil:
+		return "", fmt.Errorf("read claim: %w", err)
+	case unreadable == nil && r.opts.Now().Before(c.ExpiresAt) && c.RunID != r.opts.RunID && !c.holderDead():
 		return "", &ClaimedError{RunID: c.RunID, ExpiresAt: c.ExpiresAt}
 	}
 	// Expired, unreadable, ours from an earlier attempt, or its holder is
 	// a dead process on this host: take it over.
-	etag, err := r.putClaim(ctx, uid, blob.PutOptions{IfMatch: info.ETag})
+	return r.claimIf(ctx, uid, blob.PutOptions{IfMatch: info.ETag})
+}
+
+// claimIf writes the claim under a condition; another worker meeting it
+// first makes the user claimed by that worker.
+func (r *runner) claimIf(ctx context.Context, uid string, opts blob.PutOptions) (string, error) {
+	etag, err := r.putClaim(ctx, uid, opts)
 	if errors.Is(err, blob.ErrPrecondition) {
 		return "", &ClaimedError{RunID: "another run", ExpiresAt: r.opts.Now().Add(r.opts.ClaimTTL)}
 	}

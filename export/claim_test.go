@@ -190,3 +190,40 @@ func TestWorkerStopsWhenItsClaimIsLost(t *testing.T) {
 		})
 	}
 }
+
+// releasingStore is a destination where the user's claim is released by
+// its holder right after the worker saw it (between its Stat and its Get).
+type releasingStore struct {
+	patchStore
+	released atomic.Bool
+}
+
+func (s *releasingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, claimName) && s.released.CompareAndSwap(false, true) {
+		if err := s.patchStore.Delete(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	return s.patchStore.Get(ctx, key)
+}
+
+// A claim released while the worker reads it is simply taken: the user is
+// exported, not failed.
+func TestClaimReleasedWhileReadIsTaken(t *testing.T) {
+	srcDir, dstDir := copySample(t), t.TempDir()
+	body, _ := json.Marshal(claim{RunID: "other", Host: "elsewhere", PID: 1, ExpiresAt: time.Now().Add(time.Hour)})
+	os.MkdirAll(filepath.Join(dstDir, "frank"), 0o755)
+	os.WriteFile(filepath.Join(dstDir, "frank", claimName), body, 0o644)
+	fs, err := blob.NewFile(dstDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := &releasingStore{patchStore: fs}
+	rep := runExport(t, fileStore(t, srcDir), dst, Options{Only: map[string]bool{"frank": true}, Attempts: 1})
+	if !dst.released.Load() {
+		t.Fatal("the worker never read the claim")
+	}
+	if rep.Users.Exported != 1 {
+		t.Fatalf("report %+v, failures %+v; want frank exported", rep.Users, rep.Failures)
+	}
+}
