@@ -28,3 +28,15 @@ func observeAttempts(fn func(op string, status int)) func(*middleware.Stack) err
 			}), middleware.Before)
 	}
 }
+
+// countAttempts counts the attempts of one call into n (per-call option;
+// the attempts of one call run one after another).
+func countAttempts(n *int) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("PeriscopeCountAttempts",
+			func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				*n++
+				return next.HandleDeserialize(ctx, in)
+			}), middleware.Before)
+	}
+}

@@ -129,12 +129,41 @@ func (u *upload) putObject(ctx context.Context, b []byte) (Info, error) {
 	}
 	u.s.w.putObject(in, u.opts)
 	in.ChecksumCRC32C = crc32cOf(b)
-	out, err := u.s.client.PutObject(ctx, in, unsignedPayload, resendCorrupted)
+	callOpts := []func(*s3.Options){unsignedPayload, resendCorrupted}
+	var attempts int
+	conditional := in.IfNoneMatch != nil || in.IfMatch != nil
+	if conditional {
+		callOpts = append(callOpts, s3.WithAPIOptions(countAttempts(&attempts)))
+	}
+	out, err := u.s.client.PutObject(ctx, in, callOpts...)
 	if err != nil {
-		return Info{}, u.condErr(err)
+		err = u.condErr(err)
+		// The SDK retries a request whose answer was lost, and S3 may have
+		// stored the first try: the retry then fails its own condition
+		// (the key exists now, or has a new ETag). If what is stored is
+		// these very bytes, the write succeeded.
+		if conditional && attempts > 1 && errors.Is(err, ErrPrecondition) {
+			if etag, ok := u.stored(ctx, b); ok {
+				err, out = nil, &s3.PutObjectOutput{ETag: &etag}
+			}
+		}
+		if err != nil {
+			return Info{}, err
+		}
 	}
 	u.progress(int64(len(b)))
 	return Info{Key: u.key, Size: int64(len(b)), ETag: aws.ToString(out.ETag), ModTime: time.Now()}, nil
+}
+
+// stored reports whether the object holds exactly b, and its ETag.
+func (u *upload) stored(ctx context.Context, b []byte) (string, bool) {
+	out, err := u.s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &u.s.bucket, Key: &u.objKey, ExpectedBucketOwner: u.s.w.owner})
+	if err != nil {
+		return "", false
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(b))+1))
+	return aws.ToString(out.ETag), err == nil && bytes.Equal(got, b)
 }
 
 // condErr maps a failed conditional write onto ErrPrecondition. S3 answers

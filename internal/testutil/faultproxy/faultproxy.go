@@ -28,11 +28,18 @@ const (
 	Reset                // connection closed before any answer
 	CutBody              // a GET's body cut off halfway (the request reached S3)
 	Latency              // the request is delayed, then served
+	// LostAnswer serves the request (S3's state changes), then drops the
+	// connection before the answer reaches the client, as a network that
+	// fails after S3 has committed a write. Only when Config.Kinds asks.
+	LostAnswer
 	numKinds
 )
 
+// defaultKinds are the faults injected when Config.Kinds is empty.
+var defaultKinds = []Kind{SlowDown, Internal, Reset, CutBody, Latency}
+
 func (k Kind) String() string {
-	return [...]string{"SlowDown", "InternalError", "Reset", "CutBody", "Latency"}[k]
+	return [...]string{"SlowDown", "InternalError", "Reset", "CutBody", "Latency", "LostAnswer"}[k]
 }
 
 // Config sets what the proxy injects.
@@ -40,6 +47,7 @@ type Config struct {
 	Rate       float64       // share of requests that get a fault, 0..1
 	Seed       uint64        // seeds the fault generator
 	MaxLatency time.Duration // upper bound of an injected delay (default 200ms)
+	Kinds      []Kind        // the faults to draw from, evenly (default: all but LostAnswer)
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -59,6 +67,9 @@ func Start(t testing.TB, upstream string, cfg Config) *Proxy {
 	t.Helper()
 	if cfg.MaxLatency <= 0 {
 		cfg.MaxLatency = 200 * time.Millisecond
+	}
+	if len(cfg.Kinds) == 0 {
+		cfg.Kinds = defaultKinds
 	}
 	p := &Proxy{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
 	p.proxy = s3test.ReverseProxy(t, upstream)
@@ -88,7 +99,7 @@ func (p *Proxy) draw(method string) (Kind, time.Duration) {
 	if p.rng.Float64() >= p.cfg.Rate {
 		return -1, 0
 	}
-	k := Kind(p.rng.IntN(int(numKinds)))
+	k := p.cfg.Kinds[p.rng.IntN(len(p.cfg.Kinds))]
 	if k == CutBody && method != http.MethodGet {
 		k = Reset // only reads can be cut after the fact without changing S3's state
 	}
@@ -114,10 +125,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Latency:
 		time.Sleep(delay)
 		p.proxy.ServeHTTP(w, r)
+	case LostAnswer:
+		p.proxy.ServeHTTP(&swallowWriter{header: http.Header{}}, r)
+		panic(http.ErrAbortHandler) // S3 answered; the client never hears it
 	default:
 		p.proxy.ServeHTTP(w, r)
 	}
 }
+
+// swallowWriter takes an answer and keeps it from the client.
+type swallowWriter struct{ header http.Header }
+
+func (s *swallowWriter) Header() http.Header         { return s.header }
+func (s *swallowWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (s *swallowWriter) WriteHeader(int)             {}
 
 func s3Error(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
