@@ -2,10 +2,12 @@ package export
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/periscope-sunset/periscope-sunset/fixtures"
 	"github.com/periscope-sunset/periscope-sunset/internal/blob"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/faultproxy"
 	"github.com/periscope-sunset/periscope-sunset/internal/testutil/s3test"
@@ -56,5 +58,40 @@ func TestLostAnswersCostNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A lost answer to CreateMultipartUpload makes the SDK start a second
+// upload; the first would stay open, billed, until a lifecycle rule took
+// it. The writer aborts such strays, so users with multipart parts end
+// exported and verified with no upload left open. Half the creates lose
+// their answer here (and only creates, so that every stray is one).
+func TestLostCreateAnswersLeaveNoUpload(t *testing.T) {
+	ctx := context.Background()
+	src := fileStore(t, t.TempDir())
+	const users = 3
+	if _, err := fixtures.Generate(ctx, src, fixtures.Options{Users: users, Broadcasts: 2, VideoBytes: 9 << 20, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket(t)
+	creates := func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploads") }
+	proxy := faultproxy.Start(t, srv.Endpoint, faultproxy.Config{Rate: 0.5, Seed: 11, Kinds: []faultproxy.Kind{faultproxy.LostAnswer}, Match: creates})
+	dst := srv.StoreVia(t, proxy.URL, bucket, "out", blob.S3Config{})
+	rep, err := Run(ctx, src, dst, Options{Attempts: 5, RetryBackoff: 10 * time.Millisecond})
+	t.Logf("proxy: %s", proxy.Summary())
+	if proxy.Faults(faultproxy.LostAnswer) == 0 {
+		t.Fatal("no create lost its answer")
+	}
+	if err != nil || rep.Users.Exported != users {
+		t.Fatalf("run: %v, %+v, failures %+v", err, rep.Users, rep.Failures)
+	}
+	direct := srv.Store(t, bucket, "out")
+	if checks, err := Verify(ctx, direct, VerifyOptions{}); err != nil || len(checks) != users {
+		t.Fatalf("verify: %d checked, %v %+v", len(checks), err, checks)
+	}
+	open, err := direct.ListIncompleteUploads(ctx, "")
+	if err != nil || len(open) > 0 {
+		t.Fatalf("uploads left open: %v (%v)", open, err)
 	}
 }

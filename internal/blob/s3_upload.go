@@ -212,12 +212,36 @@ func (u *upload) create(ctx context.Context) error {
 		ChecksumType:      types.ChecksumTypeFullObject,
 	}
 	u.s.w.createMultipart(in, u.opts)
-	out, err := u.s.client.CreateMultipartUpload(ctx, in)
+	var attempts int
+	out, err := u.s.client.CreateMultipartUpload(ctx, in, s3.WithAPIOptions(countAttempts(&attempts)))
+	if err == nil {
+		u.id = out.UploadId
+	}
+	if attempts > 1 {
+		u.abortStrays(ctx)
+	}
 	if err != nil {
 		return u.s.wrap("put", u.key, err)
 	}
-	u.id = out.UploadId
 	return nil
+}
+
+// abortStrays aborts the uploads of this key other than ours. A retried
+// create may have started uploads whose answers were lost, which nobody
+// would ever complete or abort. Writers of one key are alone (the export
+// holds the user's claim); if another were not, its upload would fail and
+// be retried, and nothing stored is lost. Best effort: a lifecycle rule
+// aborts what is left.
+func (u *upload) abortStrays(ctx context.Context) {
+	u.s.eachUpload(ctx, u.key, func(m types.MultipartUpload) error {
+		if aws.ToString(m.Key) != u.objKey || (u.id != nil && aws.ToString(m.UploadId) == *u.id) {
+			return nil
+		}
+		u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: &u.s.bucket, Key: m.Key, UploadId: m.UploadId, ExpectedBucketOwner: u.s.w.owner,
+		})
+		return nil
+	})
 }
 
 // sendParts uploads part 1 from buf and the rest of r, up to

@@ -48,6 +48,9 @@ type Config struct {
 	Seed       uint64        // seeds the fault generator
 	MaxLatency time.Duration // upper bound of an injected delay (default 200ms)
 	Kinds      []Kind        // the faults to draw from, evenly (default: all but LostAnswer)
+	// Match, when set, limits faults to the requests it accepts; the
+	// others pass untouched and draw nothing.
+	Match func(*http.Request) bool
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -108,6 +111,10 @@ func (p *Proxy) draw(method string) (Kind, time.Duration) {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
+	if p.cfg.Match != nil && !p.cfg.Match(r) {
+		p.proxy.ServeHTTP(w, r)
+		return
+	}
 	kind, delay := p.draw(r.Method)
 	if kind >= 0 {
 		p.faults[kind].Add(1)
